@@ -1,0 +1,163 @@
+import EmoCore
+import EventLog
+import Gateway
+import Hummingbird
+import Ingest
+import Logging
+import Node
+import Processor
+import Prometheus
+import Publisher
+import ServiceLifecycle
+import Synchronization
+
+/// The whole pipeline in one process on the embedded log: ingest → `emoji` → stream processor → `emoji-counts`
+/// → main publisher → `publisher-emojis` → cluster nodes → viewers.
+public struct EmoStreamSystem: Service {
+    /// Where everything listens, once it does.
+    public struct Endpoints: Sendable {
+        public var api: String
+        public var apiPort: Int
+        public var nodes: [NodeDirectory.Entry]
+    }
+
+    public let configuration: SystemConfiguration
+    public let registry: PrometheusCollectorRegistry
+    let logger: Logger
+    let readiness = ReadinessGate<Endpoints>()
+
+    public init(configuration: SystemConfiguration, logger: Logger, registry: PrometheusCollectorRegistry = .init()) {
+        self.configuration = configuration
+        self.logger = logger
+        self.registry = registry
+    }
+
+    /// Waits until every server listens.
+    public func ready() async throws -> Endpoints {
+        try await readiness.wait()
+    }
+
+    public func run() async throws {
+        let metrics = PrometheusMetricsFactory(registry: registry)
+        let log = EmbeddedEventLog(
+            configuration: .init(partitionCapacity: configuration.logPartitionCapacity))
+        try await log.ensureTopic(Topics.reactions, partitions: configuration.partitions)
+        try await log.ensureTopic(Topics.windowResults, partitions: 1)
+        try await log.ensureTopic(Topics.bursts, partitions: 1)
+
+        let directory = NodeDirectory()
+        let pending = Mutex(configuration.nodes + 1)
+        let host = configuration.advertisedHost
+        let apiPort = Mutex(0)
+        @Sendable func serverListening() {
+            let remaining = pending.withLock { count -> Int in
+                count -= 1
+                return count
+            }
+            guard remaining == 0 else { return }
+            let port = apiPort.withLock { $0 }
+            let endpoints = Endpoints(api: "http://\(host):\(port)", apiPort: port, nodes: directory.nodes)
+            logger.info("EmoStream ready: \(endpoints.api)")
+            readiness.open(endpoints)
+        }
+
+        var services: [any Service] = []
+        services.append(
+            StreamProcessor(
+                log: log, configuration: .init(window: configuration.window, name: "processor-1"), logger: logger,
+                metrics: metrics))
+        services.append(
+            MainPublisher(log: log, configuration: .init(scaleDown: configuration.scaleDown), logger: logger, metrics: metrics))
+        for index in 0..<configuration.nodes {
+            let name = "node-\(index + 1)"
+            let hub = BurstHub(
+                configuration: .init(
+                    node: name, ringCapacity: configuration.ringCapacity, viewerBuffer: configuration.viewerBuffer,
+                    stallTimeout: configuration.stallTimeout),
+                metrics: metrics)
+            let nodeConfiguration = NodeServer.Configuration(
+                name: name, host: configuration.host,
+                port: configuration.nodeBasePort == 0 ? 0 : configuration.nodeBasePort + index,
+                capacity: configuration.nodeCapacity)
+            services.append(BurstFeed(log: log, hub: hub, logger: logger))
+            services.append(
+                NodeServer.buildApplication(
+                    configuration: nodeConfiguration, hub: hub, registry: registry, logger: logger,
+                    onServerRunning: { port in
+                        directory.register(
+                            name: name, host: host, port: port, capacity: configuration.nodeCapacity, hub: hub)
+                        serverListening()
+                    }))
+        }
+        let ingest = IngestController(
+            log: log,
+            configuration: .init(
+                maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents)),
+            metrics: metrics)
+        let router = GatewayServer.buildRouter(ingest: ingest, nodes: directory, registry: registry)
+        services.append(
+            GatewayServer.buildApplication(
+                configuration: .init(host: configuration.host, port: configuration.port), router: router, logger: logger,
+                onServerRunning: { port in
+                    apiPort.withLock { $0 = port }
+                    serverListening()
+                }))
+
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [], cancellationSignals: [],
+                logger: logger))
+        do {
+            try await withTaskCancellationOrGracefulShutdownHandler {
+                try await group.run()
+            } onCancelOrGracefulShutdown: {
+                Task { await group.triggerGracefulShutdown() }
+            }
+        } catch {
+            readiness.fail(error)
+            throw error
+        }
+    }
+}
+
+/// A value that tasks wait for until it is set once (or fails).
+final class ReadinessGate<Value: Sendable>: Sendable {
+    private enum State {
+        case waiting([CheckedContinuation<Value, any Error>])
+        case ready(Value)
+        case failed(any Error)
+    }
+
+    private let state = Mutex(State.waiting([]))
+
+    func wait() async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            let result: Result<Value, any Error>? = state.withLock { state in
+                switch state {
+                case .waiting(var waiters):
+                    waiters.append(continuation)
+                    state = .waiting(waiters)
+                    return nil
+                case .ready(let value): return .success(value)
+                case .failed(let error): return .failure(error)
+                }
+            }
+            if let result { continuation.resume(with: result) }
+        }
+    }
+
+    func open(_ value: Value) { finish(.success(value)) }
+    func fail(_ error: any Error) { finish(.failure(error)) }
+
+    private func finish(_ result: Result<Value, any Error>) {
+        let waiters: [CheckedContinuation<Value, any Error>] = state.withLock { state in
+            guard case .waiting(let waiters) = state else { return [] }
+            switch result {
+            case .success(let value): state = .ready(value)
+            case .failure(let error): state = .failed(error)
+            }
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(with: result) }
+    }
+}

@@ -1,0 +1,146 @@
+import NIOCore
+
+/// A partitioned, append-only event log with topics, offsets and consumer positions: the backbone between
+/// ingest, stream processors, the main publisher and the cluster nodes.
+///
+/// Two implementations sit behind it: ``EmbeddedEventLog`` (in-process, bounded, for one machine) and a
+/// Kafka-backed log for a fleet.
+public protocol EventLog: Sendable {
+    /// Creates the topic if it does not exist (idempotent).
+    func ensureTopic(_ name: String, partitions: Int) async throws
+    func partitionCount(of topic: String) async throws -> Int
+    /// Appends all records or none. Returns once the records are accepted by the log; a full log makes the
+    /// caller wait (backpressure) and eventually fail with ``EventLogError/full(topic:)``.
+    @discardableResult
+    func append(_ records: [LogRecord], to topic: String) async throws -> AppendReceipt
+    /// A consumer of one topic, in a group (sharing partitions, committed offsets) or alone.
+    func makeConsumer(_ options: ConsumerOptions) async throws -> any LogConsumer
+}
+
+public struct LogRecord: Sendable {
+    public var key: ByteBuffer?
+    public var value: ByteBuffer
+    /// Milliseconds since the epoch; `nil` lets the log stamp the time it accepted the record.
+    public var timestamp: Int64?
+    /// An explicit partition; `nil` partitions by key (murmur2, as Kafka's Java client) or round-robin.
+    public var partition: Int?
+
+    public init(key: ByteBuffer? = nil, value: ByteBuffer, timestamp: Int64? = nil, partition: Int? = nil) {
+        self.key = key
+        self.value = value
+        self.timestamp = timestamp
+        self.partition = partition
+    }
+}
+
+public struct AppendReceipt: Sendable, Equatable {
+    /// The time stamped on the appended records (when the log stamped them).
+    public var timestamp: Int64
+    public var count: Int
+
+    public init(timestamp: Int64, count: Int) {
+        self.timestamp = timestamp
+        self.count = count
+    }
+}
+
+public struct ConsumedRecord: Sendable {
+    public var partition: Int
+    public var offset: Int64
+    public var key: ByteBuffer?
+    public var value: ByteBuffer
+    public var timestamp: Int64
+
+    public init(partition: Int, offset: Int64, key: ByteBuffer?, value: ByteBuffer, timestamp: Int64) {
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.timestamp = timestamp
+    }
+}
+
+public struct PollResult: Sendable {
+    public var records: [ConsumedRecord]
+    /// Event-time completeness: every record of the assigned partitions whose log timestamp is below this value
+    /// has been delivered (by this poll or an earlier one). `nil` when the log cannot tell.
+    public var watermark: Int64?
+    /// The partitions this consumer owns now.
+    public var assignment: [Int]
+
+    public init(records: [ConsumedRecord], watermark: Int64?, assignment: [Int]) {
+        self.records = records
+        self.watermark = watermark
+        self.assignment = assignment
+    }
+}
+
+public enum StartPosition: Sendable, Equatable {
+    case earliest
+    case latest
+    /// The last `n` records of each partition (for a replay buffer).
+    case tail(Int)
+}
+
+public struct ConsumerOptions: Sendable {
+    public var topic: String
+    /// Consumers with the same group share the partitions and the committed offsets; `nil` reads every
+    /// partition on its own.
+    public var group: String?
+    /// Where to start when there is no committed offset.
+    public var start: StartPosition
+    public var maxRecordsPerPoll: Int
+    /// A name for logs and group membership.
+    public var clientID: String
+
+    public init(
+        topic: String, group: String? = nil, start: StartPosition = .earliest, maxRecordsPerPoll: Int = 10_000,
+        clientID: String = "emostream"
+    ) {
+        self.topic = topic
+        self.group = group
+        self.start = start
+        self.maxRecordsPerPoll = maxRecordsPerPoll
+        self.clientID = clientID
+    }
+}
+
+public protocol LogConsumer: Sendable {
+    /// Returns the next records, waiting up to `maxWait` when there are none.
+    func poll(maxWait: Duration) async throws -> PollResult
+    /// Commits, per partition, the offset of the next record to read (group consumers only).
+    func commit(_ offsets: [Int: Int64]) async throws
+    /// Leaves the group and releases the consumer's resources.
+    func close() async
+}
+
+public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownTopic(String)
+    /// The log stayed full for the whole append timeout.
+    case full(topic: String)
+    /// A single append larger than a partition can ever hold.
+    case appendTooLarge(topic: String, count: Int, capacity: Int)
+    case invalidPartition(topic: String, partition: Int)
+    case closed
+
+    public var description: String {
+        switch self {
+        case .unknownTopic(let topic): "unknown topic '\(topic)'"
+        case .full(let topic): "topic '\(topic)' is full (consumers are behind)"
+        case .appendTooLarge(let topic, let count, let capacity):
+            "append of \(count) records exceeds the capacity \(capacity) of a partition of '\(topic)'"
+        case .invalidPartition(let topic, let partition): "topic '\(topic)' has no partition \(partition)"
+        case .closed: "the event log is closed"
+        }
+    }
+}
+
+/// The topic names of the original system.
+public enum Topics {
+    /// Raw reactions, as accepted by ingest.
+    public static let reactions = "emoji"
+    /// Per-window results of the stream processors.
+    public static let windowResults = "emoji-counts"
+    /// Ordered bursts from the main publisher, read by every cluster node.
+    public static let bursts = "publisher-emojis"
+}

@@ -1,0 +1,101 @@
+import EmoCore
+import EmoHTTP
+import EventLog
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import NIOFoundationCompat
+
+/// `POST /api/emojis`: validates reactions and appends them to the `emoji` topic. Accepted (202) means appended
+/// to the event log; a full log answers 503 with `Retry-After` and nothing of the batch is kept.
+public struct IngestController: Sendable {
+    public struct Configuration: Sendable {
+        /// Largest request body accepted (413 above).
+        public var maxBodyBytes: Int
+        public var batch: IngestBatchDecoder
+
+        public init(maxBodyBytes: Int = 1 << 20, batch: IngestBatchDecoder = .init()) {
+            self.maxBodyBytes = maxBodyBytes
+            self.batch = batch
+        }
+    }
+
+    let log: any EventLog
+    let configuration: Configuration
+    let accepted: Counter
+    let rejected: Counter
+    let overloaded: Counter
+
+    public init(log: any EventLog, configuration: Configuration = .init(), metrics: any MetricsFactory) {
+        self.log = log
+        self.configuration = configuration
+        self.accepted = Counter(label: "emostream_reactions_accepted_total", factory: metrics)
+        self.rejected = Counter(label: "emostream_ingest_rejected_total", factory: metrics)
+        self.overloaded = Counter(label: "emostream_ingest_overloaded_total", factory: metrics)
+    }
+
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.post("/api/emojis") { request, context in
+            try await ingest(request, context: context)
+        }
+    }
+
+    func ingest(_ request: Request, context: some RequestContext) async throws -> Response {
+        do {
+            let count = try await accept(request)
+            accepted.increment(by: count)
+            return jsonResponse(["accepted": count], status: .accepted)
+        } catch let error as APIError {
+            if error.status == .serviceUnavailable { overloaded.increment() } else { rejected.increment() }
+            throw error
+        }
+    }
+
+    func accept(_ request: Request) async throws -> Int {
+        guard Self.isJSON(request.headers[.contentType]) else {
+            throw APIError(
+                .unsupportedMediaType, "unsupported_media_type", "send the reactions as Content-Type: application/json")
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+            throw Self.tooLarge(configuration.maxBodyBytes)
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw Self.tooLarge(configuration.maxBodyBytes)
+        }
+        let reactions: [Reaction]
+        do {
+            reactions = try configuration.batch.decode(Data(buffer: body))
+        } catch {
+            var extra: [String: any Sendable] = [:]
+            if let index = error.index { extra["index"] = index }
+            let status: HTTPResponse.Status = error.code == .batchTooLarge ? .contentTooLarge : .badRequest
+            throw APIError(status, error.code.rawValue, error.message, extra: extra)
+        }
+        let records = reactions.map { reaction in
+            LogRecord(key: ByteBuffer(string: reaction.userID), value: ByteBuffer(string: reaction.jsonText()))
+        }
+        do {
+            try await log.append(records, to: Topics.reactions)
+        } catch EventLogError.full {
+            throw APIError(
+                .serviceUnavailable, "overloaded", "the event log is full; retry shortly",
+                headers: [.retryAfter: "1"])
+        }
+        return reactions.count
+    }
+
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        return mediaType.lowercased() == "application/json"
+    }
+
+    static func tooLarge(_ limit: Int) -> APIError {
+        APIError(.contentTooLarge, "payload_too_large", "the request body exceeds \(limit) bytes", extra: ["limit": limit])
+    }
+}

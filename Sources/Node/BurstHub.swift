@@ -1,0 +1,204 @@
+import DequeModule
+import EmoCore
+import Foundation
+import Metrics
+import Synchronization
+
+/// A burst as sent to viewers: encoded once, shared by every viewer.
+public struct BurstFrame: Sendable {
+    public let channel: String
+    public let seq: UInt64
+    public let text: String
+}
+
+/// What a viewer's connection writes next.
+public enum ViewerEvent: Sendable {
+    case burst(BurstFrame)
+    /// Nothing to say: lets idle SSE connections (and the proxies between) see traffic, and detects dead peers.
+    case keepalive
+}
+
+/// Fans bursts out to the viewers of one node.
+///
+/// Each viewer has a small bounded buffer that keeps the newest frames: publishing never waits for a viewer, a
+/// viewer that stops reading loses its oldest frames (counted as drops), and one that makes no progress for
+/// `stallTimeout` while frames are being dropped is disconnected. Recent bursts are kept in a ring per channel
+/// so that a reconnecting viewer can ask for those after the last `seq` it saw.
+public final class BurstHub: Sendable {
+    public struct Configuration: Sendable {
+        public var node: String
+        /// Bursts kept per channel for `?after=SEQ` replays.
+        public var ringCapacity: Int
+        /// Frames buffered per viewer.
+        public var viewerBuffer: Int
+        public var stallTimeout: Duration
+
+        public init(node: String, ringCapacity: Int = 64, viewerBuffer: Int = 16, stallTimeout: Duration = .seconds(10)) {
+            self.node = node
+            self.ringCapacity = ringCapacity
+            self.viewerBuffer = viewerBuffer
+            self.stallTimeout = stallTimeout
+        }
+    }
+
+    public let configuration: Configuration
+    private let state = Mutex(HubState())
+    private let viewersGauge: Gauge
+    private let framesSent: Counter
+    private let framesDropped: Counter
+    private let viewersDisconnected: Counter
+
+    public init(configuration: Configuration, metrics: any MetricsFactory) {
+        self.configuration = configuration
+        let dimensions = [("node", configuration.node)]
+        self.viewersGauge = Gauge(label: "emostream_viewers_connected", dimensions: dimensions, factory: metrics)
+        self.framesSent = Counter(label: "emostream_bursts_sent_total", dimensions: dimensions, factory: metrics)
+        self.framesDropped = Counter(label: "emostream_viewer_drops_total", dimensions: dimensions, factory: metrics)
+        self.viewersDisconnected = Counter(
+            label: "emostream_viewers_stalled_total", dimensions: dimensions, factory: metrics)
+        viewersGauge.record(0)
+    }
+
+    /// Registers a viewer of `channel`. Frames with `seq > after` still in the ring come back as `replay`; every
+    /// later burst arrives on `frames` (no gap, no duplicate between the two).
+    public func subscribe(channel: String, after: UInt64?) -> ViewerSubscription {
+        let (frames, continuation) = AsyncStream.makeStream(
+            of: ViewerEvent.self, bufferingPolicy: .bufferingNewest(configuration.viewerBuffer))
+        let (closed, closeContinuation) = AsyncStream.makeStream(of: Void.self)
+        let progress = ViewerProgress()
+        let (id, lastSeq, replay, count) = state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.viewers[id] = ViewerEntry(
+                channel: channel, frames: continuation, closed: closeContinuation, progress: progress)
+            let ring = state.rings[channel] ?? []
+            let replay = after.map { after in ring.filter { $0.seq > after } } ?? []
+            return (id, state.lastSeq[channel] ?? 0, replay, state.viewers.count)
+        }
+        viewersGauge.record(count)
+        return ViewerSubscription(
+            hub: self, id: id, channel: channel, lastSeq: lastSeq, replay: replay, frames: frames, closed: closed,
+            progress: progress)
+    }
+
+    func unsubscribe(_ id: UInt64) {
+        let (entry, count) = state.withLock { state in
+            (state.viewers.removeValue(forKey: id), state.viewers.count)
+        }
+        entry?.frames.finish()
+        entry?.closed.finish()
+        viewersGauge.record(count)
+    }
+
+    /// Sends a burst to every viewer of its channel without waiting for any of them.
+    public func publish(_ burst: Burst) {
+        let frame = BurstFrame(channel: burst.channel, seq: burst.seq, text: burst.jsonText())
+        let now = ContinuousClock.now
+        let stallTimeout = configuration.stallTimeout
+        let ringCapacity = configuration.ringCapacity
+        let (sent, dropped, stalled) = state.withLock { state -> (Int, Int, [ViewerEntry]) in
+            if let last = state.lastSeq[frame.channel], frame.seq <= last {
+                return (0, 0, [])  // already seen (a node re-reading the log after a restart)
+            }
+            state.lastSeq[frame.channel] = frame.seq
+            state.rings[frame.channel, default: []].append(frame)
+            if state.rings[frame.channel]!.count > ringCapacity {
+                state.rings[frame.channel]!.removeFirst()
+            }
+            var sent = 0
+            var dropped = 0
+            var stalled: [UInt64] = []
+            for (id, entry) in state.viewers where entry.channel == frame.channel {
+                switch entry.frames.yield(.burst(frame)) {
+                case .enqueued:
+                    sent += 1
+                case .dropped:
+                    sent += 1
+                    dropped += 1
+                    if state.viewers[id]!.isStalled(now: now, timeout: stallTimeout) {
+                        stalled.append(id)
+                    }
+                case .terminated:
+                    break
+                @unknown default:
+                    break
+                }
+            }
+            return (sent, dropped, stalled.compactMap { state.viewers.removeValue(forKey: $0) })
+        }
+        framesSent.increment(by: sent)
+        if dropped > 0 { framesDropped.increment(by: dropped) }
+        for entry in stalled {
+            entry.frames.finish()
+            entry.closed.finish()
+        }
+        if !stalled.isEmpty {
+            viewersDisconnected.increment(by: stalled.count)
+            viewersGauge.record(state.withLock { $0.viewers.count })
+        }
+    }
+
+    /// Queues a keepalive for every viewer (dropped silently for viewers whose buffer is full).
+    public func keepalive() {
+        state.withLock { state in
+            for entry in state.viewers.values { entry.frames.yield(.keepalive) }
+        }
+    }
+
+    public var viewerCount: Int { state.withLock { $0.viewers.count } }
+
+    public func lastSeq(channel: String) -> UInt64 { state.withLock { $0.lastSeq[channel] ?? 0 } }
+}
+
+struct HubState {
+    var nextID: UInt64 = 1
+    var viewers: [UInt64: ViewerEntry] = [:]
+    var rings: [String: Deque<BurstFrame>] = [:]
+    var lastSeq: [String: UInt64] = [:]
+}
+
+struct ViewerEntry {
+    let channel: String
+    let frames: AsyncStream<ViewerEvent>.Continuation
+    let closed: AsyncStream<Void>.Continuation
+    let progress: ViewerProgress
+    var lastSeenProgress = 0
+    var stalledSince: ContinuousClock.Instant?
+
+    /// Called when a frame had to be dropped: stalled when the viewer wrote nothing for `timeout`.
+    mutating func isStalled(now: ContinuousClock.Instant, timeout: Duration) -> Bool {
+        let written = progress.written
+        if written != lastSeenProgress || stalledSince == nil {
+            lastSeenProgress = written
+            stalledSince = now
+            return false
+        }
+        return now - stalledSince! >= timeout
+    }
+}
+
+/// Frames a viewer's connection has written, for stall detection.
+final class ViewerProgress: Sendable {
+    private let count = Atomic<Int>(0)
+    var written: Int { count.load(ordering: .relaxed) }
+    func advance() { count.add(1, ordering: .relaxed) }
+}
+
+/// One viewer's view of the hub: what to replay, then the live frames.
+public struct ViewerSubscription: Sendable {
+    let hub: BurstHub
+    public let id: UInt64
+    public let channel: String
+    /// The channel's last `seq` when the viewer connected (for the `hello` message).
+    public let lastSeq: UInt64
+    public let replay: [BurstFrame]
+    public let frames: AsyncStream<ViewerEvent>
+    /// Finishes when the hub disconnects the viewer (stalled) or the viewer unsubscribes.
+    public let closed: AsyncStream<Void>
+    let progress: ViewerProgress
+
+    /// Call after each frame written to the viewer's connection.
+    public func didWrite() { progress.advance() }
+
+    public func cancel() { hub.unsubscribe(id) }
+}

@@ -1,0 +1,150 @@
+import EmoCore
+import EmoHTTP
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import Prometheus
+
+/// The HTTP side of a cluster node: viewers connect over WebSocket (`/ws`) or Server-Sent Events (`/events`).
+public enum NodeServer {
+    public struct Configuration: Sendable {
+        public var name: String
+        public var host: String
+        public var port: Int
+        public var capacity: Int
+
+        public init(name: String, host: String = "127.0.0.1", port: Int, capacity: Int = 10_000) {
+            self.name = name
+            self.host = host
+            self.port = port
+            self.capacity = capacity
+        }
+    }
+
+    public static func buildApplication(
+        configuration: Configuration, hub: BurstHub, registry: PrometheusCollectorRegistry, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = buildRouter(configuration: configuration, hub: hub, registry: registry)
+        let webSocketRouter = Router(context: NodeRequestContext.self)
+        webSocketRouter.ws("/ws") { request, _ in
+            _ = try ViewerRequest(request)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let viewer = try ViewerRequest(context.request)
+            try await serveWebSocket(
+                viewer: viewer, hub: hub, inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+        }
+        var nodeLogger = logger
+        nodeLogger[metadataKey: "node"] = "\(configuration.name)"
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: webSocketRouter,
+                configuration: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30)))),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: configuration.name),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: nodeLogger
+        )
+    }
+
+    static func buildRouter(
+        configuration: Configuration, hub: BurstHub, registry: PrometheusCollectorRegistry
+    ) -> Router<NodeRequestContext> {
+        let router = Router(context: NodeRequestContext.self)
+        router.get("/healthz") { _, _ in
+            jsonResponse(["status": "ok", "node": configuration.name, "viewers": hub.viewerCount])
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        router.get("/events") { request, context in
+            try serveEvents(request: request, viewer: try ViewerRequest(request), hub: hub, channel: context.channel)
+        }
+        return router
+    }
+
+    static func serveWebSocket(
+        viewer: ViewerRequest, hub: BurstHub, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
+        channel: any Channel
+    ) async throws {
+        let subscription = hub.subscribe(channel: viewer.channel, after: viewer.after)
+        defer { subscription.cancel() }
+        try await outbound.write(
+            .text(helloMessage(node: hub.configuration.node, channel: viewer.channel, seq: subscription.lastSeq)))
+        for frame in subscription.replay {
+            try await outbound.write(.text(frame.text))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in subscription.frames {
+                    guard case .burst(let frame) = event else { continue }
+                    try await outbound.write(.text(frame.text))
+                    subscription.didWrite()
+                }
+            }
+            group.addTask {
+                // Viewers have nothing to say yet; reading detects their close.
+                for try await _ in inbound.messages(maxSize: 1 << 16) {}
+            }
+            group.addTask { await closeWhenStalled(subscription, channel: channel) }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    static func serveEvents(
+        request: Request, viewer: ViewerRequest, hub: BurstHub, channel: any Channel
+    ) throws -> Response {
+        let subscription = hub.subscribe(channel: viewer.channel, after: viewer.after)
+        let hello = helloMessage(node: hub.configuration.node, channel: viewer.channel, seq: subscription.lastSeq)
+        let headers: HTTPFields = [
+            .contentType: "text/event-stream", .cacheControl: "no-cache",
+            HTTPField.Name("X-Accel-Buffering")!: "no",
+        ]
+        return Response(
+            status: .ok, headers: headers,
+            body: .init { writer in
+                defer { subscription.cancel() }
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { await closeWhenStalled(subscription, channel: channel) }
+                        try await writer.write(ByteBuffer(string: "retry: 1000\ndata: \(hello)\n\n"))
+                        for frame in subscription.replay {
+                            try await writer.write(ByteBuffer(string: sseEvent(frame)))
+                        }
+                        for await event in subscription.frames {
+                            switch event {
+                            case .burst(let frame):
+                                try await writer.write(ByteBuffer(string: sseEvent(frame)))
+                                subscription.didWrite()
+                            case .keepalive:
+                                try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
+                            }
+                        }
+                        group.cancelAll()
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    static func sseEvent(_ frame: BurstFrame) -> String {
+        "id: \(frame.seq)\ndata: \(frame.text)\n\n"
+    }
+
+    /// Closes the connection when the hub gives up on a stalled viewer; returns quietly when cancelled.
+    static func closeWhenStalled(_ subscription: ViewerSubscription, channel: any Channel) async {
+        for await _ in subscription.closed {}
+        if !Task.isCancelled {
+            channel.close(mode: .all, promise: nil)
+        }
+    }
+}
+

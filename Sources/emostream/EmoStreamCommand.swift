@@ -1,0 +1,32 @@
+import ArgumentParser
+import Logging
+
+@main
+struct EmoStreamCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emostream",
+        abstract: "Live emoji reactions for millions of viewers: ingest, 2 s windows, publisher, cluster nodes.",
+        subcommands: [
+            UpCommand.self, IngestCommand.self, ProcessorCommand.self, PublisherCommand.self, NodeCommand.self,
+            GatewayCommand.self, LoadGenCommand.self,
+        ],
+        defaultSubcommand: nil
+    )
+}
+
+struct LoggingOptions: ParsableArguments {
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env: EMOSTREAM_LOG_LEVEL).")
+    var logLevel: Logger.Level = Env.value("EMOSTREAM_LOG_LEVEL", .info)
+
+    func bootstrap(label: String) -> Logger {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
