@@ -68,6 +68,7 @@ public struct EmoStreamSystem: Service {
                 metrics: metrics))
         services.append(
             MainPublisher(log: log, configuration: .init(scaleDown: configuration.scaleDown), logger: logger, metrics: metrics))
+        var hubs: [BurstHub] = []
         for index in 0..<configuration.nodes {
             let name = "node-\(index + 1)"
             let hub = BurstHub(
@@ -79,6 +80,7 @@ public struct EmoStreamSystem: Service {
                 name: name, host: configuration.host,
                 port: configuration.nodeBasePort == 0 ? 0 : configuration.nodeBasePort + index,
                 capacity: configuration.nodeCapacity)
+            hubs.append(hub)
             services.append(BurstFeed(log: log, hub: hub, logger: logger))
             services.append(
                 NodeServer.buildApplication(
@@ -102,6 +104,7 @@ public struct EmoStreamSystem: Service {
                     apiPort.withLock { $0 = port }
                     serverListening()
                 }))
+        services.append(ViewerShutdown(hubs: hubs))
 
         let group = ServiceGroup(
             configuration: .init(

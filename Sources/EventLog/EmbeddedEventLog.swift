@@ -65,6 +65,7 @@ public final class EmbeddedEventLog: EventLog {
         }
     }
 
+    @discardableResult
     public func append(_ records: [LogRecord], to topic: String) async throws -> AppendReceipt {
         let deadline = ContinuousClock.now.advanced(by: configuration.appendTimeout)
         while true {

@@ -138,6 +138,19 @@ public final class BurstHub: Sendable {
         }
     }
 
+    /// Disconnects every viewer (graceful shutdown: their connections end, so the server can stop).
+    public func closeAll() {
+        let entries = state.withLock { state in
+            defer { state.viewers.removeAll() }
+            return Array(state.viewers.values)
+        }
+        for entry in entries {
+            entry.frames.finish()
+            entry.closed.finish()
+        }
+        viewersGauge.record(0)
+    }
+
     /// Queues a keepalive for every viewer (dropped silently for viewers whose buffer is full).
     public func keepalive() {
         state.withLock { state in

@@ -14,12 +14,19 @@ public enum NodeServer {
         public var host: String
         public var port: Int
         public var capacity: Int
+        /// Kernel send buffer of each viewer's socket. Linux grows it up to 4 MiB otherwise, which would let a
+        /// stalled viewer hold megabytes before the hub notices.
+        public var viewerSocketSendBuffer: Int
 
-        public init(name: String, host: String = "127.0.0.1", port: Int, capacity: Int = 10_000) {
+        public init(
+            name: String, host: String = "127.0.0.1", port: Int, capacity: Int = 10_000,
+            viewerSocketSendBuffer: Int = 64 * 1024
+        ) {
             self.name = name
             self.host = host
             self.port = port
             self.capacity = capacity
+            self.viewerSocketSendBuffer = viewerSocketSendBuffer
         }
     }
 
@@ -34,6 +41,7 @@ public enum NodeServer {
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let viewer = try ViewerRequest(context.request)
+            try await limitSendBuffer(context.requestContext.channel, to: configuration.viewerSocketSendBuffer)
             try await serveWebSocket(
                 viewer: viewer, hub: hub, inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
         }
@@ -64,8 +72,16 @@ public enum NodeServer {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
+        router.get("/ws") { request, _ -> Response in
+            _ = try ViewerRequest(request)
+            throw APIError(
+                .upgradeRequired, "upgrade_required", "GET /ws is a WebSocket endpoint: send an Upgrade: websocket request",
+                headers: [.upgrade: "websocket"])
+        }
         router.get("/events") { request, context in
-            try serveEvents(request: request, viewer: try ViewerRequest(request), hub: hub, channel: context.channel)
+            let viewer = try ViewerRequest(request)
+            try await limitSendBuffer(context.channel, to: configuration.viewerSocketSendBuffer)
+            return try serveEvents(request: request, viewer: viewer, hub: hub, channel: context.channel)
         }
         return router
     }
@@ -137,6 +153,10 @@ public enum NodeServer {
 
     static func sseEvent(_ frame: BurstFrame) -> String {
         "id: \(frame.seq)\ndata: \(frame.text)\n\n"
+    }
+
+    static func limitSendBuffer(_ channel: any Channel, to bytes: Int) async throws {
+        try await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(bytes)).get()
     }
 
     /// Closes the connection when the hub gives up on a stalled viewer; returns quietly when cancelled.

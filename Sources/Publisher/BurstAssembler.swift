@@ -71,14 +71,14 @@ public struct BurstAssembler: Sendable {
                 }
             }
             for channel in channels.keys.sorted() {
-                let counts = channels[channel]!
-                guard counts.values.contains(where: { $0 > 0 }) else { continue }
                 let seq = (lastSeq[channel] ?? 0) + 1
+                let burst = Burst(
+                    channel: channel, seq: seq, windowStart: start, windowEnd: window.end, counts: channels[channel]!,
+                    scaleDown: scaleDown)
+                // Nothing to show (every type scaled to zero in floor mode): no burst, and no seq used.
+                guard !burst.emojis.isEmpty else { continue }
                 lastSeq[channel] = seq
-                bursts.append(
-                    Burst(
-                        channel: channel, seq: seq, windowStart: start, windowEnd: window.end, counts: counts,
-                        scaleDown: scaleDown))
+                bursts.append(burst)
             }
             publishedUpTo = max(publishedUpTo, window.end)
         }

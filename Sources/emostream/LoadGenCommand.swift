@@ -54,10 +54,10 @@ struct LoadGenCommand: AsyncParsableCommand {
             try await generator.run { elapsed, stats in
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 let rate = seconds > 0 ? Double(stats.accepted) / seconds : 0
-                print(
-                    String(
-                        format: "t=%5.1fs sent=%d accepted=%d errors=%d requests=%d rate=%.0f/s", seconds, stats.sent,
-                        stats.accepted, stats.errors, stats.requests, rate))
+                let line = String(
+                    format: "t=%5.1fs sent=%d accepted=%d errors=%d requests=%d rate=%.0f/s\n", seconds, stats.sent,
+                    stats.accepted, stats.errors, stats.requests, rate)
+                FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered, also when piped
             }
         }
         let signals = [SIGINT, SIGTERM].map { signal -> any DispatchSourceSignal in

@@ -1,0 +1,174 @@
+import AsyncHTTPClient
+import EmoCore
+import EmoStreamApp
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Synchronization
+import Testing
+
+/// Runs a real `emostream up` system in-process on free ports for the duration of `body`.
+func withSystem(
+    nodes: Int = 2, window: EpochMillis = 200, _ body: (EmoStreamSystem.Endpoints) async throws -> Void,
+    configure: (inout SystemConfiguration) -> Void = { _ in }
+) async throws {
+    var configuration = SystemConfiguration()
+    configuration.port = 0
+    configuration.nodeBasePort = 0
+    configuration.nodes = nodes
+    configuration.window = WindowSpec(lengthMillis: window)
+    configure(&configuration)
+    let system = EmoStreamSystem(configuration: configuration, logger: quietLogger)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await system.run() }
+        let endpoints = try await withTimeout { try await system.ready() }
+        try await body(endpoints)
+        group.cancelAll()
+        try? await group.waitForAll()
+    }
+}
+
+let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+struct TimedOut: Error {}
+
+struct ViewerClosed: Error {
+    var reason: (any Error)?
+}
+
+/// Guards a wait on something that must happen so a broken build fails instead of hanging. Never used to order events.
+func withTimeout<T: Sendable>(
+    seconds: Int = 30, _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            throw TimedOut()
+        }
+        let value = try await group.next()!
+        group.cancelAll()
+        return value
+    }
+}
+
+/// A message from a node: `hello` or `burst`.
+struct ViewerMessage: Decodable, Sendable {
+    var type: String
+    var node: String?
+    var channel: String?
+    var seq: UInt64
+    var total: Int?
+    var emojis: [EmojiCount]?
+    var windowEnd: String?
+
+    enum CodingKeys: String, CodingKey {
+        case type, node, channel, seq, total, emojis
+        case windowEnd = "window_end"
+    }
+
+    init(_ text: String) throws {
+        self = try JSONDecoder().decode(ViewerMessage.self, from: Data(text.utf8))
+    }
+}
+
+/// The messages a viewer receives, in order.
+final class Inbox: Sendable {
+    let stream: AsyncStream<String>
+    let continuation: AsyncStream<String>.Continuation
+    let failure = Mutex<(any Error)?>(nil)
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: String.self)
+    }
+
+    func next() async throws -> ViewerMessage {
+        let stream = self.stream
+        let text = try await withTimeout {
+            var iterator = stream.makeAsyncIterator()
+            guard let text = await iterator.next() else { throw ViewerClosed(reason: self.failure.withLock { $0 }) }
+            return text
+        }
+        return try ViewerMessage(text)
+    }
+}
+
+/// A WebSocket viewer, using Hummingbird's WebSocket client.
+func connectWebSocket(_ url: String) -> (Inbox, Task<Void, any Error>) {
+    let inbox = Inbox()
+    let task = Task {
+        defer { inbox.continuation.finish() }
+        do {
+            try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 22), logger: quietLogger) { inbound, _, _ in
+                for try await message in inbound.messages(maxSize: 1 << 22) {
+                    if case .text(let text) = message { inbox.continuation.yield(text) }
+                }
+            }
+        } catch {
+            inbox.failure.withLock { $0 = error }
+            throw error
+        }
+    }
+    return (inbox, task)
+}
+
+/// An SSE viewer, using AsyncHTTPClient's streaming body.
+func connectSSE(_ url: String, client: HTTPClient = .shared) -> (Inbox, Task<Void, any Error>) {
+    let inbox = Inbox()
+    let task = Task {
+        defer { inbox.continuation.finish() }
+        let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(3600))
+        var pending = ""
+        for try await buffer in response.body {
+            pending += String(buffer: buffer)
+            while let range = pending.range(of: "\n") {
+                let line = String(pending[..<range.lowerBound])
+                pending.removeSubrange(..<range.upperBound)
+                if line.hasPrefix("data: ") { inbox.continuation.yield(String(line.dropFirst(6))) }
+            }
+        }
+    }
+    return (inbox, task)
+}
+
+struct HTTPResult: Sendable {
+    var status: Int
+    var json: [String: any Sendable]
+    var text: String
+}
+
+func request(
+    _ method: HTTPMethod, _ url: String, body: String? = nil, contentType: String? = "application/json"
+) async throws -> HTTPResult {
+    var request = HTTPClientRequest(url: url)
+    request.method = method
+    if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+    if let body { request.body = .bytes(ByteBuffer(string: body)) }
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+    let data = try await response.body.collect(upTo: 1 << 24)
+    let text = String(buffer: data)
+    let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    return HTTPResult(status: Int(response.status.code), json: object.mapValues { "\($0)" }, text: text)
+}
+
+func postReactions(_ api: String, _ mix: [(String, Int)], user: String = "viewer") async throws -> HTTPResult {
+    let now = EpochMillis.now()
+    var events: [String] = []
+    for (emoji, count) in mix {
+        for index in 0..<count {
+            events.append(Reaction(userID: "\(user)-\(index)", emoji: emoji, clientTimestamp: now).jsonText())
+        }
+    }
+    return try await request(.POST, api + "/api/emojis", body: "[" + events.joined(separator: ",") + "]")
+}
+
+func counts(_ message: ViewerMessage) -> [String: Int] {
+    Dictionary(uniqueKeysWithValues: (message.emojis ?? []).map { ($0.emoji, $0.count) })
+}
+
+func scaled(_ message: ViewerMessage) -> [String: Int] {
+    Dictionary(uniqueKeysWithValues: (message.emojis ?? []).map { ($0.emoji, $0.scaled) })
+}

@@ -1,0 +1,55 @@
+import EmoCore
+import Processor
+import Testing
+
+@Suite struct WindowAggregatorTests {
+    @Test func eachReactionIsCountedOnceInTheWindowOfItsIngestTime() throws {
+        var aggregator = WindowAggregator(window: WindowSpec(lengthMillis: 2000))
+        aggregator.assign([0, 1])
+        aggregator.add(partition: 0, offset: 0, timestamp: 1999, channel: "main", emoji: "😀")
+        aggregator.add(partition: 1, offset: 0, timestamp: 2000, channel: "main", emoji: "😀")
+        aggregator.add(partition: 1, offset: 1, timestamp: 3999, channel: "main", emoji: "😢")
+        aggregator.add(partition: 0, offset: 1, timestamp: 4000, channel: "other", emoji: "🔥")
+
+        let firstResult = aggregator.close(upTo: 2000, processor: "p")
+        let first = try #require(firstResult)
+        #expect(first.windows.map(\.start) == [0])
+        #expect(first.windows[0].partitions == [PartitionCounts(partition: 0, channels: ["main": ["😀": 1]])])
+        #expect(first.partitions == [0, 1])
+        #expect(first.watermark == 2000)
+        // Offsets of still-open windows are not committable.
+        #expect(aggregator.committableOffsets() == [0: 1, 1: 0])
+
+        #expect(aggregator.close(upTo: 2500, processor: "p") == nil)  // no boundary crossed, nothing to close
+
+        let secondResult = aggregator.close(upTo: 6000, processor: "p")
+        let second = try #require(secondResult)
+        #expect(second.windows.map(\.start) == [2000, 4000])
+        #expect(second.windows[0].partitions == [PartitionCounts(partition: 1, channels: ["main": ["😀": 1, "😢": 1]])])
+        #expect(second.windows[1].partitions == [PartitionCounts(partition: 0, channels: ["other": ["🔥": 1]])])
+        #expect(aggregator.committableOffsets() == [0: 2, 1: 2])
+        #expect(aggregator.openWindowCount == 0)
+    }
+
+    @Test func anIdleProcessorStillReportsProgressOncePerWindow() throws {
+        var aggregator = WindowAggregator(window: WindowSpec(lengthMillis: 1000))
+        aggregator.assign([3])
+        let reportResult = aggregator.close(upTo: 10_500, processor: "p")
+        let report = try #require(reportResult)
+        #expect(report.windows.isEmpty)
+        #expect(report.partitions == [3])
+        #expect(aggregator.close(upTo: 10_900, processor: "p") == nil)
+        #expect(aggregator.close(upTo: 11_000, processor: "p") != nil)
+    }
+
+    @Test func partitionsGivenAwayAreForgotten() throws {
+        var aggregator = WindowAggregator(window: WindowSpec(lengthMillis: 1000))
+        aggregator.assign([0, 1])
+        aggregator.add(partition: 0, offset: 5, timestamp: 100, channel: "main", emoji: "😀")
+        aggregator.add(partition: 1, offset: 7, timestamp: 100, channel: "main", emoji: "😀")
+        aggregator.assign([1])
+        let reportResult = aggregator.close(upTo: 1000, processor: "p")
+        let report = try #require(reportResult)
+        #expect(report.windows.first?.partitions.map(\.partition) == [1])
+    }
+}
