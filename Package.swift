@@ -26,6 +26,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
     ],
     targets: [
@@ -49,6 +53,27 @@ let package = Package(
         .target(
             name: "EmoHTTP",
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        // Users, viewer sessions (leases) and the node registry: SQLite and PostgreSQL behind one protocol.
+        .target(
+            name: "EmoStore",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Password hashing, signed tokens and tickets, the signing secret.
+        .target(
+            name: "Accounts",
+            dependencies: [
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -86,7 +111,8 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "EmoCore", "EventLog", "EmoHTTP",
+                "EmoCore", "EventLog", "EmoHTTP", "EmoStore", "Accounts",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -101,7 +127,8 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "EmoCore", "EventLog", "EmoHTTP", "Ingest", "Node",
+                "EmoCore", "EventLog", "EmoHTTP", "Ingest", "Node", "EmoStore", "Accounts",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -111,7 +138,7 @@ let package = Package(
         .target(
             name: "EmoStreamApp",
             dependencies: [
-                "EmoCore", "EventLog", "Ingest", "Processor", "Publisher", "Node", "Gateway",
+                "EmoCore", "EventLog", "Ingest", "Processor", "Publisher", "Node", "Gateway", "EmoStore", "Accounts",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -137,6 +164,12 @@ let package = Package(
         .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "EmoStoreTests",
+            dependencies: ["EmoStore", .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "AccountsTests", dependencies: ["Accounts"], swiftSettings: swiftSettings),
+        .testTarget(
             name: "PipelineTests",
             dependencies: ["EmoCore", "EventLog", "Processor", "Publisher", "Node"],
             swiftSettings: swiftSettings
@@ -149,6 +182,7 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

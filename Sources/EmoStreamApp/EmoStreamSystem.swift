@@ -1,4 +1,6 @@
+import Accounts
 import EmoCore
+import EmoStore
 import EventLog
 import Gateway
 import Hummingbird
@@ -39,6 +41,12 @@ public struct EmoStreamSystem: Service {
 
     public func run() async throws {
         let metrics = PrometheusMetricsFactory(registry: registry)
+        let store = try StoreFactory.make(
+            databaseURL: configuration.databaseURL, dataDirectory: configuration.dataDirectory, logger: logger)
+        let migration = StoreMigration(store: store)
+        let signer = TokenSigner(
+            secret: try SigningSecret.load(configured: configuration.secret, dataDirectory: configuration.dataDirectory))
+        let heartbeat = NodeHeartbeat(store: store, interval: configuration.heartbeatInterval, logger: logger)
         let log = EmbeddedEventLog(
             configuration: .init(partitionCapacity: configuration.logPartitionCapacity))
         try await log.ensureTopic(Topics.reactions, partitions: configuration.partitions)
@@ -61,7 +69,7 @@ public struct EmoStreamSystem: Service {
             readiness.open(endpoints)
         }
 
-        var services: [any Service] = []
+        var services: [any Service] = [store, migration, heartbeat]
         services.append(
             StreamProcessor(
                 log: log, configuration: .init(window: configuration.window, name: "processor-1"), logger: logger,
@@ -84,10 +92,18 @@ public struct EmoStreamSystem: Service {
             services.append(BurstFeed(log: log, hub: hub, logger: logger))
             services.append(
                 NodeServer.buildApplication(
-                    configuration: nodeConfiguration, hub: hub, registry: registry, logger: logger,
+                    configuration: nodeConfiguration, hub: hub,
+                    admission: TicketAdmission(node: name, store: store, signer: signer, logger: logger),
+                    registry: registry, logger: logger, beforeServerStarts: { try await migration.wait() },
                     onServerRunning: { port in
-                        directory.register(
+                        let entry = directory.register(
                             name: name, host: host, port: port, capacity: configuration.nodeCapacity, hub: hub)
+                        do {
+                            try await heartbeat.register(
+                                name: name, wsURL: entry.wsURL, sseURL: entry.sseURL, capacity: entry.capacity)
+                        } catch {
+                            logger.error("could not register the node", metadata: ["node": "\(name)", "error": "\(error)"])
+                        }
                         serverListening()
                     }))
         }
@@ -96,10 +112,21 @@ public struct EmoStreamSystem: Service {
             configuration: .init(
                 maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents)),
             metrics: metrics)
-        let router = GatewayServer.buildRouter(ingest: ingest, nodes: directory, registry: registry)
+        var placementConfiguration = PlacementController.Configuration()
+        placementConfiguration.ticketLifetime = configuration.ticketLifetime
+        placementConfiguration.nodeTTL = configuration.nodeTTL
+        let router = GatewayServer.buildRouter(
+            ingest: ingest,
+            accounts: AccountsController(
+                store: store, hasher: PasswordHasher(cost: configuration.bcryptCost), signer: signer,
+                tokenLifetime: configuration.tokenLifetime, logger: logger),
+            placement: PlacementController(store: store, signer: signer, configuration: placementConfiguration, logger: logger),
+            store: store, nodeTTL: configuration.nodeTTL, registry: registry)
+        services.append(SessionSweeper(store: store, nodeTTL: configuration.nodeTTL, logger: logger))
         services.append(
             GatewayServer.buildApplication(
                 configuration: .init(host: configuration.host, port: configuration.port), router: router, logger: logger,
+                beforeServerStarts: { try await migration.wait() },
                 onServerRunning: { port in
                     apiPort.withLock { $0 = port }
                     serverListening()
@@ -124,7 +151,8 @@ public struct EmoStreamSystem: Service {
 }
 
 /// A value that tasks wait for until it is set once (or fails).
-final class ReadinessGate<Value: Sendable>: Sendable {
+public final class ReadinessGate<Value: Sendable>: Sendable {
+    public init() {}
     private enum State {
         case waiting([CheckedContinuation<Value, any Error>])
         case ready(Value)
@@ -133,7 +161,7 @@ final class ReadinessGate<Value: Sendable>: Sendable {
 
     private let state = Mutex(State.waiting([]))
 
-    func wait() async throws -> Value {
+    public func wait() async throws -> Value {
         try await withCheckedThrowingContinuation { continuation in
             let result: Result<Value, any Error>? = state.withLock { state in
                 switch state {
@@ -149,8 +177,8 @@ final class ReadinessGate<Value: Sendable>: Sendable {
         }
     }
 
-    func open(_ value: Value) { finish(.success(value)) }
-    func fail(_ error: any Error) { finish(.failure(error)) }
+    public func open(_ value: Value) { finish(.success(value)) }
+    public func fail(_ error: any Error) { finish(.failure(error)) }
 
     private func finish(_ result: Result<Value, any Error>) {
         let waiters: [CheckedContinuation<Value, any Error>] = state.withLock { state in

@@ -1,4 +1,6 @@
 import EmoHTTP
+import EmoStore
+import Foundation
 import Hummingbird
 import Ingest
 import Logging
@@ -33,19 +35,25 @@ public enum GatewayServer {
         }
     }
 
+    /// The gateway's routes. `ingest` is nil in a gateway process that does not accept reactions.
     public static func buildRouter(
-        ingest: IngestController, nodes: NodeDirectory, registry: PrometheusCollectorRegistry
+        ingest: IngestController?, accounts: AccountsController, placement: PlacementController, store: any EmoStore,
+        nodeTTL: Duration, registry: PrometheusCollectorRegistry
     ) -> Router<BasicRequestContext> {
         let router = Router()
-        ingest.addRoutes(to: router)
+        router.middlewares.add(JSONErrorMiddleware())
+        ingest?.addRoutes(to: router)
+        accounts.addRoutes(to: router)
+        placement.addRoutes(to: router)
         router.get("/api/nodes") { _, _ in
             try jsonResponse(
-                encoding: nodes.nodes.map {
-                    NodeInfo(name: $0.name, wsURL: $0.wsURL, sseURL: $0.sseURL, capacity: $0.capacity, viewers: $0.hub.viewerCount)
+                encoding: try await store.nodes(now: Date(), nodeTTL: nodeTTL).filter(\.isLive).map {
+                    NodeInfo(name: $0.name, wsURL: $0.wsURL, sseURL: $0.sseURL, capacity: $0.capacity, viewers: $0.viewers)
                 })
         }
         router.get("/healthz") { _, _ in
-            jsonResponse(["status": "ok", "nodes": nodes.nodes.count])
+            let live = try await store.nodes(now: Date(), nodeTTL: nodeTTL).filter(\.isLive).count
+            return jsonResponse(["status": "ok", "live_nodes": live])
         }
         router.get("/metrics") { _, _ in
             Response(
@@ -57,13 +65,16 @@ public enum GatewayServer {
 
     public static func buildApplication(
         configuration: Configuration, router: Router<BasicRequestContext>, logger: Logger,
+        beforeServerStarts: @escaping @Sendable () async throws -> Void = {},
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        var application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emostream"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
+        application.beforeServerStarts(perform: beforeServerStarts)
+        return application
     }
 }

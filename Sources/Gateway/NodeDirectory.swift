@@ -16,7 +16,8 @@ public final class NodeDirectory: Sendable {
 
     public init() {}
 
-    public func register(name: String, host: String, port: Int, capacity: Int, hub: BurstHub) {
+    @discardableResult
+    public func register(name: String, host: String, port: Int, capacity: Int, hub: BurstHub) -> Entry {
         let entry = Entry(
             name: name, wsURL: "ws://\(host):\(port)/ws", sseURL: "http://\(host):\(port)/events", capacity: capacity,
             hub: hub)
@@ -25,6 +26,7 @@ public final class NodeDirectory: Sendable {
             entries.append(entry)
             entries.sort { $0.name.localizedStandardCompare($1.name) == .orderedAscending }
         }
+        return entry
     }
 
     public var nodes: [Entry] { entries.withLock { $0 } }

@@ -31,23 +31,40 @@ public enum NodeServer {
     }
 
     public static func buildApplication(
-        configuration: Configuration, hub: BurstHub, registry: PrometheusCollectorRegistry, logger: Logger,
+        configuration: Configuration, hub: BurstHub, admission: any ViewerAdmission, registry: PrometheusCollectorRegistry,
+        logger: Logger, beforeServerStarts: @escaping @Sendable () async throws -> Void = {},
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let router = buildRouter(configuration: configuration, hub: hub, registry: registry)
+        let router = buildRouter(configuration: configuration, hub: hub, admission: admission, registry: registry)
         let webSocketRouter = Router(context: NodeRequestContext.self)
         webSocketRouter.ws("/ws") { request, _ in
-            _ = try ViewerRequest(request)
+            // Anything wrong is answered by the HTTP route below, as a JSON error.
+            let viewer = try ViewerRequest(request)
+            _ = try admission.check(ticket: viewer.ticket)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            let viewer = try ViewerRequest(context.request)
-            try await limitSendBuffer(context.requestContext.channel, to: configuration.viewerSocketSendBuffer)
-            try await serveWebSocket(
-                viewer: viewer, hub: hub, inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+            var viewer = try ViewerRequest(context.request)
+            let ticket = try admission.check(ticket: viewer.ticket)
+            do {
+                try await admission.admit(ticket)
+            } catch let error as APIError {
+                try await outbound.close(.policyViolation, reason: error.code)
+                return
+            }
+            viewer.channel = ticket.channel ?? viewer.channel
+            do {
+                try await limitSendBuffer(context.requestContext.channel, to: configuration.viewerSocketSendBuffer)
+                try await serveWebSocket(
+                    viewer: viewer, hub: hub, inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+            } catch {
+                await admission.release(ticket)
+                throw error
+            }
+            await admission.release(ticket)
         }
         var nodeLogger = logger
         nodeLogger[metadataKey: "node"] = "\(configuration.name)"
-        return Application(
+        var application = Application(
             router: router,
             server: .http1WebSocketUpgrade(
                 webSocketRouter: webSocketRouter,
@@ -58,12 +75,15 @@ public enum NodeServer {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: nodeLogger
         )
+        application.beforeServerStarts(perform: beforeServerStarts)
+        return application
     }
 
     static func buildRouter(
-        configuration: Configuration, hub: BurstHub, registry: PrometheusCollectorRegistry
+        configuration: Configuration, hub: BurstHub, admission: any ViewerAdmission, registry: PrometheusCollectorRegistry
     ) -> Router<NodeRequestContext> {
         let router = Router(context: NodeRequestContext.self)
+        router.middlewares.add(JSONErrorMiddleware())
         router.get("/healthz") { _, _ in
             jsonResponse(["status": "ok", "node": configuration.name, "viewers": hub.viewerCount])
         }
@@ -73,15 +93,25 @@ public enum NodeServer {
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         router.get("/ws") { request, _ -> Response in
-            _ = try ViewerRequest(request)
+            _ = try admission.check(ticket: try ViewerRequest(request).ticket)
             throw APIError(
                 .upgradeRequired, "upgrade_required", "GET /ws is a WebSocket endpoint: send an Upgrade: websocket request",
                 headers: [.upgrade: "websocket"])
         }
         router.get("/events") { request, context in
-            let viewer = try ViewerRequest(request)
-            try await limitSendBuffer(context.channel, to: configuration.viewerSocketSendBuffer)
-            return try serveEvents(request: request, viewer: viewer, hub: hub, channel: context.channel)
+            var viewer = try ViewerRequest(request)
+            let ticket = try admission.check(ticket: viewer.ticket)
+            try await admission.admit(ticket)
+            viewer.channel = ticket.channel ?? viewer.channel
+            do {
+                try await limitSendBuffer(context.channel, to: configuration.viewerSocketSendBuffer)
+            } catch {
+                await admission.release(ticket)
+                throw error
+            }
+            return serveEvents(
+                request: request, viewer: viewer, hub: hub, channel: context.channel,
+                onClose: { await admission.release(ticket) })
         }
         return router
     }
@@ -116,8 +146,9 @@ public enum NodeServer {
     }
 
     static func serveEvents(
-        request: Request, viewer: ViewerRequest, hub: BurstHub, channel: any Channel
-    ) throws -> Response {
+        request: Request, viewer: ViewerRequest, hub: BurstHub, channel: any Channel,
+        onClose: @escaping @Sendable () async -> Void
+    ) -> Response {
         let subscription = hub.subscribe(channel: viewer.channel, after: viewer.after)
         let hello = helloMessage(node: hub.configuration.node, channel: viewer.channel, seq: subscription.lastSeq)
         let headers: HTTPFields = [
@@ -128,27 +159,41 @@ public enum NodeServer {
             status: .ok, headers: headers,
             body: .init { writer in
                 defer { subscription.cancel() }
-                try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask { await closeWhenStalled(subscription, channel: channel) }
-                        try await writer.write(ByteBuffer(string: "retry: 1000\ndata: \(hello)\n\n"))
-                        for frame in subscription.replay {
-                            try await writer.write(ByteBuffer(string: sseEvent(frame)))
-                        }
-                        for await event in subscription.frames {
-                            switch event {
-                            case .burst(let frame):
-                                try await writer.write(ByteBuffer(string: sseEvent(frame)))
-                                subscription.didWrite()
-                            case .keepalive:
-                                try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
-                            }
-                        }
-                        group.cancelAll()
-                    }
+                do {
+                    try await streamEvents(
+                        request: request, writer: &writer, subscription: subscription, hello: hello, channel: channel)
+                } catch {
+                    await onClose()
+                    throw error
                 }
+                await onClose()
                 try await writer.finish(nil)
             })
+    }
+
+    static func streamEvents(
+        request: Request, writer: inout any ResponseBodyWriter, subscription: ViewerSubscription, hello: String,
+        channel: any Channel
+    ) async throws {
+        try await request.body.consumeWithCancellationOnInboundClose { _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await closeWhenStalled(subscription, channel: channel) }
+                try await writer.write(ByteBuffer(string: "retry: 1000\ndata: \(hello)\n\n"))
+                for frame in subscription.replay {
+                    try await writer.write(ByteBuffer(string: sseEvent(frame)))
+                }
+                for await event in subscription.frames {
+                    switch event {
+                    case .burst(let frame):
+                        try await writer.write(ByteBuffer(string: sseEvent(frame)))
+                        subscription.didWrite()
+                    case .keepalive:
+                        try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
+                    }
+                }
+                group.cancelAll()
+            }
+        }
     }
 
     static func sseEvent(_ frame: BurstFrame) -> String {

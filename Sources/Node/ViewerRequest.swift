@@ -8,9 +8,11 @@ import Hummingbird
 struct ViewerRequest {
     var channel: String
     var after: UInt64?
+    var ticket: String?
 
     init(_ request: Request) throws {
         let query = request.uri.queryParameters
+        ticket = query.get("ticket")
         channel = query.get("channel") ?? ChannelName.defaultName
         guard ChannelName.isValid(channel) else {
             throw APIError(.badRequest, "invalid_channel", "channel must be 1-64 characters of [a-z0-9_-]")

@@ -48,9 +48,12 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Largest ingest request body in bytes (env: EMOSTREAM_MAX_BODY).")
     var maxBody: Int = Env.int("EMOSTREAM_MAX_BODY", 1 << 20)
 
+    @OptionGroup var accounts: AccountOptions
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
+        try accounts.validate()
         guard (0...65535).contains(port), (0...65535).contains(nodeBasePort) else {
             throw ValidationError("ports must be within 0...65535")
         }
@@ -82,6 +85,7 @@ struct UpCommand: AsyncParsableCommand {
         configuration.ringCapacity = ringSize
         configuration.viewerBuffer = viewerBuffer
         configuration.maxBodyBytes = maxBody
+        accounts.apply(to: &configuration)
         let system = EmoStreamSystem(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(

@@ -7,16 +7,20 @@ import Testing
 @Suite(.serialized) struct PipelineEndToEndTests {
     @Test func aBurstReachesWebSocketAndSSEViewersOnDifferentNodesWithExactCounts() async throws {
         try await withSystem(nodes: 2) { endpoints in
-            let (ws, wsTask) = connectWebSocket(endpoints.nodes[0].wsURL)
-            let (sse, sseTask) = connectSSE(endpoints.nodes[1].sseURL)
+            let account = try await Account.make(endpoints.api)
+            let first = try await account.place()
+            let second = try await account.place()
+            #expect(first.node != second.node)  // the lowest load ratio spreads viewers
+            let (ws, wsTask) = connectWebSocket(first.wsURL)
+            let (sse, sseTask) = connectSSE(second.sseURL)
             defer {
                 wsTask.cancel()
                 sseTask.cancel()
             }
             let wsHello = try await ws.next()
             let sseHello = try await sse.next()
-            #expect(wsHello.type == "hello" && wsHello.node == "node-1" && wsHello.seq == 0)
-            #expect(sseHello.type == "hello" && sseHello.node == "node-2")
+            #expect(wsHello.type == "hello" && wsHello.node == first.node && wsHello.seq == 0)
+            #expect(sseHello.type == "hello" && sseHello.node == second.node)
 
             let posted = try await postReactions(endpoints.api, [("😀", 450), ("sad", 120), ("🔥", 7)])
             #expect(posted.status == 202)
@@ -35,8 +39,8 @@ import Testing
 
     @Test func aReconnectingViewerGetsWhatItMissedWithAfter() async throws {
         try await withSystem(nodes: 1) { endpoints in
-            let node = endpoints.nodes[0]
-            let (live, liveTask) = connectWebSocket(node.wsURL)
+            let account = try await Account.make(endpoints.api)
+            let (live, liveTask) = connectWebSocket(try await account.place().wsURL)
             defer { liveTask.cancel() }
             _ = try await live.next()
             for round in 1...3 {
@@ -44,7 +48,7 @@ import Testing
                 let burst = try await live.next()
                 #expect(burst.seq == UInt64(round))
             }
-            let (resumed, resumedTask) = connectWebSocket(node.wsURL + "?after=1")
+            let (resumed, resumedTask) = connectWebSocket(try await account.place().wsURL + "&after=1")
             defer { resumedTask.cancel() }
             let hello = try await resumed.next()
             #expect(hello.seq == 3)
@@ -52,7 +56,7 @@ import Testing
             #expect(replay.map(\.seq) == [2, 3])
             #expect(replay.map { counts($0)["👏"] } == [2, 3])
 
-            let (sse, sseTask) = connectSSE(node.sseURL + "?after=2")
+            let (sse, sseTask) = connectSSE(try await account.place().sseURL + "&after=2")
             defer { sseTask.cancel() }
             _ = try await sse.next()
             #expect(try await sse.next().seq == 3)
@@ -61,7 +65,7 @@ import Testing
 
     @Test func everyAcceptedReactionIsCountedExactlyOnceUnderLoad() async throws {
         try await withSystem(nodes: 1, window: 100) { endpoints in
-            let (viewer, viewerTask) = connectWebSocket(endpoints.nodes[0].wsURL)
+            let (viewer, viewerTask) = connectWebSocket(try await Account.make(endpoints.api).place().wsURL)
             defer { viewerTask.cancel() }
             _ = try await viewer.next()
             var configuration = LoadGenerator.Configuration()

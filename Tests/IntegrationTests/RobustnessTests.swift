@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import EmoCore
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Testing
 
@@ -38,6 +39,20 @@ import Testing
                 #expect(result.status == 400, "\(path): \(result.text)")
                 #expect(result.json["error"] != nil, "\(path)")
             }
+            for (path, code) in [("/events", "missing_ticket"), ("/events?ticket=abc.def", "invalid_ticket"), ("/ws?ticket=", "missing_ticket")] {
+                let result = try await request(.GET, node + path, contentType: nil)
+                #expect(result.status == 401, "\(path): \(result.text)")
+                #expect(result.json["error"] as? String == code, "\(path)")
+            }
+
+            for (method, url, status) in [
+                (HTTPMethod.GET, endpoints.api + "/nope", 404), (.GET, ingest, 404), (.DELETE, endpoints.api + "/api/nodes", 404),
+                (.GET, node + "/nope", 404),
+            ] {
+                let result = try await request(method, url, contentType: nil)
+                #expect(result.status == status, "\(url): \(result.text)")
+                #expect(result.json["error"] != nil, "\(url): \(result.text)")
+            }
 
             #expect(try await request(.GET, endpoints.api + "/healthz", contentType: nil).status == 200)
             #expect(try await request(.GET, node + "/healthz", contentType: nil).status == 200)
@@ -52,10 +67,10 @@ import Testing
     /// as it happens, and the hub must drop the stalled viewer's backlog and finally disconnect it.
     @Test func aViewerThatNeverReadsDoesNotDelayAnother() async throws {
         try await withSystem(nodes: 1, window: 50) { endpoints in
-            let node = endpoints.nodes[0]
-            let stalled = try await StalledWebSocket.connect(node.wsURL)
+            let account = try await Account.make(endpoints.api)
+            let stalled = try await StalledWebSocket.connect(try await account.place().wsURL)
             defer { stalled.close() }
-            let (fast, fastTask) = connectWebSocket(node.wsURL)
+            let (fast, fastTask) = connectWebSocket(try await account.place().wsURL)
             defer { fastTask.cancel() }
             _ = try await fast.next()
 

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -20,18 +21,75 @@ func withSystem(
     configuration.nodeBasePort = 0
     configuration.nodes = nodes
     configuration.window = WindowSpec(lengthMillis: window)
+    configuration.dataDirectory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("emostream-test-\(UUID().uuidString)").path
+    configuration.secret = testSecret
+    configuration.bcryptCost = 4
     configure(&configuration)
+    defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
     let system = EmoStreamSystem(configuration: configuration, logger: quietLogger)
+    let services = ServiceGroup(configuration: .init(services: [system], logger: quietLogger))
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await system.run() }
-        let endpoints = try await withTimeout { try await system.ready() }
-        try await body(endpoints)
-        group.cancelAll()
-        try? await group.waitForAll()
+        group.addTask { try await services.run() }
+        do {
+            let endpoints = try await withTimeout { try await system.ready() }
+            try await body(endpoints)
+        } catch {
+            await services.triggerGracefulShutdown()
+            throw error
+        }
+        await services.triggerGracefulShutdown()
+        try await group.waitForAll()
     }
 }
 
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+let testSecret = "integration-test-secret-0123456789"
+
+/// A registered, logged-in user of a running system.
+struct Account: Sendable {
+    let api: String
+    let name: String
+    let token: String
+
+    /// Registers a new user with a unique name and logs in.
+    static func make(_ api: String, tier: Int = 1, prefix: String = "user") async throws -> Account {
+        let name = "\(prefix)-\(UInt32.random(in: 0...UInt32.max))"
+        let password = "pw-\(name)-secret"
+        let registered = try await request(
+            .POST, api + "/api/register", body: #"{"name":"\#(name)","password":"\#(password)","tier":\#(tier)}"#)
+        guard registered.status == 201 else { throw UnexpectedStatus(result: registered) }
+        let login = try await request(.POST, api + "/api/login", body: #"{"name":"\#(name)","password":"\#(password)"}"#)
+        guard login.status == 200, let token = login.json["token"] as? String else { throw UnexpectedStatus(result: login) }
+        return Account(api: api, name: name, token: token)
+    }
+
+    /// `POST /api/connect` as this user.
+    func connect(channel: String? = nil) async throws -> HTTPResult {
+        try await request(
+            .POST, api + "/api/connect", body: channel.map { #"{"channel":"\#($0)"}"# },
+            contentType: channel == nil ? nil : "application/json", bearer: token)
+    }
+
+    /// A placement that must succeed: the node's name and its WebSocket and SSE URLs with the ticket.
+    func place(channel: String? = nil) async throws -> Placement {
+        let result = try await connect(channel: channel)
+        guard result.status == 200, let node = result.json["node"] as? String, let ws = result.json["ws_url"] as? String,
+            let sse = result.json["sse_url"] as? String
+        else { throw UnexpectedStatus(result: result) }
+        return Placement(node: node, wsURL: ws, sseURL: sse)
+    }
+}
+
+struct Placement: Sendable {
+    var node: String
+    var wsURL: String
+    var sseURL: String
+}
+
+struct UnexpectedStatus: Error {
+    var result: HTTPResult
+}
 
 struct TimedOut: Error {}
 
@@ -141,11 +199,13 @@ struct HTTPResult: Sendable {
 }
 
 func request(
-    _ method: HTTPMethod, _ url: String, body: String? = nil, contentType: String? = "application/json"
+    _ method: HTTPMethod, _ url: String, body: String? = nil, contentType: String? = "application/json",
+    bearer: String? = nil
 ) async throws -> HTTPResult {
     var request = HTTPClientRequest(url: url)
     request.method = method
     if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+    if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
     if let body { request.body = .bytes(ByteBuffer(string: body)) }
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
     let data = try await response.body.collect(upTo: 1 << 24)

@@ -1,0 +1,28 @@
+import Hummingbird
+
+/// Renders the framework's own errors (unknown route, wrong method, unreadable body) as JSON error bodies like
+/// every other EmoStream error, instead of an empty response.
+public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            throw APIError(
+                error.status, Self.code(for: error.status),
+                error.body ?? "\(error.status.code) \(error.status.reasonPhrase): \(request.method) \(request.uri.path)",
+                headers: error.headers)
+        }
+    }
+
+    static func code(for status: HTTPResponse.Status) -> String {
+        switch status {
+        case .notFound: "not_found"
+        case .methodNotAllowed: "method_not_allowed"
+        case .contentTooLarge: "payload_too_large"
+        case .badRequest: "bad_request"
+        default: status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+        }
+    }
+}

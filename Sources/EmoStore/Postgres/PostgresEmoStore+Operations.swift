@@ -1,0 +1,248 @@
+import Foundation
+import PostgresNIO
+
+extension PostgresEmoStore {
+    // MARK: Users
+
+    public func createUser(name: String, passwordHash: String, tier: Tier, now: Date) async throws -> UserRecord {
+        let createdAt = now.emoTruncated
+        let rows = try await self.client.query(
+            """
+            INSERT INTO users (name, password_hash, tier, created_at) VALUES (\(name), \(passwordHash), \(tier.rawValue), \(createdAt))
+            ON CONFLICT (name) DO NOTHING RETURNING name
+            """,
+            logger: self.logger
+        ).collect()
+        guard !rows.isEmpty else { throw EmoStoreError.nameTaken }
+        return UserRecord(name: name, passwordHash: passwordHash, tier: tier, createdAt: createdAt)
+    }
+
+    public func user(named name: String) async throws -> UserRecord? {
+        try await self.users(
+            self.client.query(
+                "SELECT name, password_hash, tier, created_at FROM users WHERE name = \(name)", logger: self.logger
+            )
+        ).first
+    }
+
+    public func listUsers() async throws -> [UserRecord] {
+        try await self.users(
+            self.client.query("SELECT name, password_hash, tier, created_at FROM users ORDER BY name", logger: self.logger)
+        )
+    }
+
+    public func removeUser(named name: String) async throws -> Bool {
+        // Deleting the user row first locks it (as a reservation would), then cascades to the sessions.
+        try await self.withTransaction { connection in
+            let rows = try await connection.query("DELETE FROM users WHERE name = \(name) RETURNING name", logger: self.logger).collect()
+            try await connection.query("DELETE FROM sessions WHERE user_name = \(name)", logger: self.logger)
+            return !rows.isEmpty
+        }
+    }
+
+    public func setTier(name: String, tier: Tier) async throws -> Bool {
+        !(try await self.client.query(
+            "UPDATE users SET tier = \(tier.rawValue) WHERE name = \(name) RETURNING name", logger: self.logger
+        ).collect()).isEmpty
+    }
+
+    // MARK: Nodes
+
+    public func registerNode(name: String, wsURL: String, sseURL: String, capacity: Int, now: Date) async throws {
+        guard capacity >= 0 else { throw EmoStoreError.invalidArgument("node capacity must not be negative, got \(capacity)") }
+        let now = now.emoTruncated
+        try await self.withTransaction { connection in
+            try await connection.query(
+                """
+                INSERT INTO nodes (name, ws_url, sse_url, capacity, registered_at, last_heartbeat)
+                VALUES (\(name), \(wsURL), \(sseURL), \(capacity), \(now), \(now))
+                ON CONFLICT (name) DO UPDATE SET
+                    ws_url = EXCLUDED.ws_url, sse_url = EXCLUDED.sse_url, capacity = EXCLUDED.capacity,
+                    registered_at = EXCLUDED.registered_at, last_heartbeat = EXCLUDED.last_heartbeat
+                """,
+                logger: self.logger
+            )
+            try await connection.query("DELETE FROM sessions WHERE node_name = \(name)", logger: self.logger)
+        }
+    }
+
+    @discardableResult
+    public func heartbeat(node: String, now: Date) async throws -> Bool {
+        let now = now.emoTruncated
+        return try await self.withTransaction { connection in
+            let rows = try await connection.query(
+                "UPDATE nodes SET last_heartbeat = \(now) WHERE name = \(node) RETURNING name", logger: self.logger
+            ).collect()
+            guard !rows.isEmpty else { return false }
+            try await connection.query(
+                "UPDATE sessions SET lease_renewed_at = \(now) WHERE node_name = \(node) AND state = 'active'",
+                logger: self.logger
+            )
+            return true
+        }
+    }
+
+    public func nodes(now: Date, nodeTTL: Duration) async throws -> [NodeStatus] {
+        try await self.client.withConnection { connection in
+            try await self.nodeStatuses(connection, now: now, nodeTTL: nodeTTL)
+        }
+    }
+
+    // MARK: Sessions
+
+    public func reserveSession(user: String, now: Date, ticketTTL: Duration, nodeTTL: Duration) async throws -> ReservationOutcome {
+        let now = now.emoTruncated
+        let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
+        let expiresAt = now.addingTimeInterval(ticketTTL.emoTimeInterval).emoTruncated
+        return try await self.withTransaction { connection in
+            // 1. Lock the user: reservations of one user are serialised from here to COMMIT.
+            var tier: Tier?
+            for try await raw in try await connection.query(
+                "SELECT tier FROM users WHERE name = \(user) FOR UPDATE", logger: self.logger
+            ).decode(Int.self) {
+                tier = try Self.tier(raw)
+            }
+            guard let tier else { return .unknownUser }
+
+            // 2. Count the user's live sessions on all nodes (a fresh snapshot, taken after the lock).
+            var held = 0
+            for try await count in try await connection.query(
+                """
+                SELECT count(*) FROM sessions s JOIN nodes n ON n.name = s.node_name
+                WHERE s.user_name = \(user) AND n.last_heartbeat >= \(cutoff)
+                  AND ((s.state = 'reserved' AND s.ticket_expires_at > \(now))
+                    OR (s.state = 'active' AND s.lease_renewed_at >= \(cutoff)))
+                """,
+                logger: self.logger
+            ).decode(Int.self) {
+                held = count
+            }
+            guard held < tier.maxDevices else { return .tierLimit(limit: tier.maxDevices) }
+
+            // 3. Pick the best node, lock it, re-check its load under the lock, insert.
+            var full: Set<String> = []
+            while true {
+                let candidates = try await self.nodeStatuses(connection, now: now, nodeTTL: nodeTTL)
+                    .filter { !full.contains($0.name) }
+                guard var node = Placement.choose(candidates) else { return .noCapacity }
+                try await connection.query("SAVEPOINT place", logger: self.logger)
+                var capacity = -1
+                var live = false
+                for try await (lockedCapacity, lockedLive) in try await connection.query(
+                    "SELECT capacity, last_heartbeat >= \(cutoff) FROM nodes WHERE name = \(node.name) FOR UPDATE",
+                    logger: self.logger
+                ).decode((Int, Bool).self) {
+                    capacity = lockedCapacity
+                    live = lockedLive
+                }
+                var viewers = Int.max
+                for try await count in try await connection.query(
+                    """
+                    SELECT count(*) FROM sessions s
+                    WHERE s.node_name = \(node.name)
+                      AND ((s.state = 'reserved' AND s.ticket_expires_at > \(now))
+                        OR (s.state = 'active' AND s.lease_renewed_at >= \(cutoff)))
+                    """,
+                    logger: self.logger
+                ).decode(Int.self) {
+                    viewers = count
+                }
+                guard live, viewers < capacity else {
+                    // Filled up (or died) since we read it: release its lock and try the next best node.
+                    try await connection.query("ROLLBACK TO SAVEPOINT place", logger: self.logger)
+                    try await connection.query("RELEASE SAVEPOINT place", logger: self.logger)
+                    full.insert(node.name)
+                    continue
+                }
+                let id = Placement.newSessionID()
+                try await connection.query(
+                    """
+                    INSERT INTO sessions (id, user_name, node_name, state, created_at, ticket_expires_at, lease_renewed_at)
+                    VALUES (\(id), \(user), \(node.name), 'reserved', \(now), \(expiresAt), \(now))
+                    """,
+                    logger: self.logger
+                )
+                try await connection.query("RELEASE SAVEPOINT place", logger: self.logger)
+                node.capacity = capacity
+                node.viewers = viewers + 1
+                return .reserved(sessionID: id, node: node, ticketExpiresAt: expiresAt)
+            }
+        }
+    }
+
+    public func activateSession(id: String, node: String, now: Date) async throws -> Bool {
+        let now = now.emoTruncated
+        return !(try await self.client.query(
+            """
+            UPDATE sessions SET state = 'active', lease_renewed_at = \(now)
+            WHERE id = \(id) AND node_name = \(node) AND state = 'reserved' AND ticket_expires_at > \(now)
+            RETURNING id
+            """,
+            logger: self.logger
+        ).collect()).isEmpty
+    }
+
+    public func releaseSession(id: String) async throws -> Bool {
+        !(try await self.client.query("DELETE FROM sessions WHERE id = \(id) RETURNING id", logger: self.logger).collect()).isEmpty
+    }
+
+    public func sweepExpired(now: Date, nodeTTL: Duration) async throws -> Int {
+        let now = now.emoTruncated
+        let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
+        var deleted = 0
+        for try await count in try await self.client.query(
+            """
+            WITH deleted AS (
+                DELETE FROM sessions
+                WHERE (state = 'reserved' AND ticket_expires_at <= \(now))
+                   OR (state = 'active' AND lease_renewed_at < \(cutoff))
+                   OR node_name IN (SELECT name FROM nodes WHERE last_heartbeat < \(cutoff))
+                RETURNING 1
+            )
+            SELECT count(*) FROM deleted
+            """,
+            logger: self.logger
+        ).decode(Int.self) {
+            deleted = count
+        }
+        return deleted
+    }
+
+    // MARK: Row decoding
+
+    func nodeStatuses(_ connection: PostgresConnection, now: Date, nodeTTL: Duration) async throws -> [NodeStatus] {
+        let now = now.emoTruncated
+        let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
+        var statuses: [NodeStatus] = []
+        for try await (name, wsURL, sseURL, capacity, heartbeat, live, viewers) in try await connection.query(
+            """
+            SELECT n.name, n.ws_url, n.sse_url, n.capacity, n.last_heartbeat, n.last_heartbeat >= \(cutoff),
+                   (SELECT count(*) FROM sessions s
+                    WHERE s.node_name = n.name
+                      AND ((s.state = 'reserved' AND s.ticket_expires_at > \(now))
+                        OR (s.state = 'active' AND s.lease_renewed_at >= \(cutoff))))
+            FROM nodes n ORDER BY n.name
+            """,
+            logger: self.logger
+        ).decode((String, String, String, Int, Date, Bool, Int).self) {
+            statuses.append(NodeStatus(
+                name: name, wsURL: wsURL, sseURL: sseURL, capacity: capacity,
+                viewers: live ? viewers : 0, lastHeartbeat: heartbeat.emoTruncated, isLive: live
+            ))
+        }
+        return statuses
+    }
+
+    func users(_ rows: PostgresRowSequence) async throws -> [UserRecord] {
+        var users: [UserRecord] = []
+        for try await (name, hash, tier, createdAt) in rows.decode((String, String, Int, Date).self) {
+            users.append(UserRecord(name: name, passwordHash: hash, tier: try Self.tier(tier), createdAt: createdAt.emoTruncated))
+        }
+        return users
+    }
+
+    static func tier(_ raw: Int) throws -> Tier {
+        guard let tier = Tier(rawValue: raw) else { throw EmoStoreError.corruptRow("tier \(raw)") }
+        return tier
+    }
+}

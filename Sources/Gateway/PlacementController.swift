@@ -1,0 +1,91 @@
+import Accounts
+import EmoCore
+import EmoHTTP
+import EmoStore
+import Foundation
+import Hummingbird
+import Logging
+
+/// `POST /api/connect`: checks the caller's token, then reserves a viewer slot (tier limit and node capacity in
+/// one atomic step in the store) and answers with the node's URLs carrying a single-use ticket.
+public struct PlacementController: Sendable {
+    public struct Configuration: Sendable {
+        /// How long a ticket may wait to be used.
+        public var ticketLifetime: Duration = .seconds(30)
+        /// A node whose heartbeat is older than this is dead.
+        public var nodeTTL: Duration = .seconds(10)
+
+        public init() {}
+    }
+
+    let store: any EmoStore
+    let signer: TokenSigner
+    let configuration: Configuration
+    let logger: Logger
+
+    public init(store: any EmoStore, signer: TokenSigner, configuration: Configuration = .init(), logger: Logger) {
+        self.store = store
+        self.signer = signer
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    struct ConnectRequest: Decodable {
+        var channel: String?
+    }
+
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.post("/api/connect") { request, _ in try await connect(request) }
+    }
+
+    func connect(_ request: Request) async throws -> Response {
+        let claims = try authenticate(request)
+        var channel = ChannelName.defaultName
+        if request.headers[.contentLength].flatMap(Int.init) ?? 0 > 0 || request.headers[.transferEncoding] != nil {
+            channel = try await request.decodeJSONBody(as: ConnectRequest.self).channel ?? channel
+        }
+        guard ChannelName.isValid(channel) else {
+            throw APIError(.badRequest, "invalid_channel", "channel must be 1-64 characters of [a-z0-9_-]")
+        }
+        let outcome = try await store.reserveSession(
+            user: claims.subject, now: Date(), ticketTTL: configuration.ticketLifetime, nodeTTL: configuration.nodeTTL)
+        switch outcome {
+        case .reserved(let sessionID, let node, let expiresAt):
+            let ticket = signer.sign(
+                TokenClaims(
+                    kind: .ticket, subject: claims.subject, tier: claims.tier,
+                    expiresAt: Int64(expiresAt.timeIntervalSince1970.rounded(.down)), sessionID: sessionID,
+                    node: node.name, channel: channel))
+            let query = "ticket=\(ticket)" + (channel == ChannelName.defaultName ? "" : "&channel=\(channel)")
+            logger.debug("viewer placed", metadata: ["user": "\(claims.subject)", "node": "\(node.name)"])
+            return jsonResponse([
+                "node": node.name, "ws_url": node.wsURL + "?" + query, "sse_url": node.sseURL + "?" + query,
+                "ticket": ticket, "expires_at": ISO8601DateFormatter().string(from: expiresAt), "channel": channel,
+            ])
+        case .tierLimit(let limit):
+            throw APIError(
+                .tooManyRequests, "tier_limit", "your tier allows \(limit) device(s) at once; close one to connect another",
+                extra: ["limit": limit])
+        case .noCapacity:
+            throw APIError(
+                .serviceUnavailable, "no_capacity", "every cluster node is full; retry shortly", headers: [.retryAfter: "2"])
+        case .unknownUser:
+            throw APIError(.unauthorized, "invalid_token", "the account of this token no longer exists")
+        }
+    }
+
+    func authenticate(_ request: Request) throws -> TokenClaims {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            throw APIError(
+                .unauthorized, "missing_token", "send Authorization: Bearer <token> from POST /api/login",
+                headers: [.wwwAuthenticate: "Bearer"])
+        }
+        do {
+            return try signer.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), kind: .session)
+        } catch .expired {
+            throw APIError(.unauthorized, "token_expired", "the token has expired; log in again", headers: [.wwwAuthenticate: "Bearer"])
+        } catch {
+            throw APIError(.unauthorized, "invalid_token", "the token is not valid", headers: [.wwwAuthenticate: "Bearer"])
+        }
+    }
+}

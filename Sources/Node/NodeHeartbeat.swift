@@ -1,0 +1,53 @@
+import AsyncAlgorithms
+import EmoStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Registers cluster nodes in the store once they listen, and renews their liveness (and the leases of their
+/// viewers' sessions) every `interval`. A node that stops heartbeating is no longer given viewers, and its
+/// sessions are freed once the node TTL passes.
+public final class NodeHeartbeat: Service {
+    struct Registration: Sendable {
+        var name: String
+        var wsURL: String
+        var sseURL: String
+        var capacity: Int
+    }
+
+    let store: any EmoStore
+    let interval: Duration
+    let logger: Logger
+    private let nodes = Mutex<[Registration]>([])
+
+    public init(store: any EmoStore, interval: Duration = .seconds(2), logger: Logger) {
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func register(name: String, wsURL: String, sseURL: String, capacity: Int) async throws {
+        try await store.registerNode(name: name, wsURL: wsURL, sseURL: sseURL, capacity: capacity, now: Date())
+        nodes.withLock { nodes in
+            nodes.removeAll { $0.name == name }
+            nodes.append(Registration(name: name, wsURL: wsURL, sseURL: sseURL, capacity: capacity))
+        }
+        logger.info("node registered", metadata: ["node": "\(name)", "ws_url": "\(wsURL)", "capacity": "\(capacity)"])
+    }
+
+    public func run() async throws {
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+            for node in nodes.withLock({ $0 }) {
+                do {
+                    if try await !store.heartbeat(node: node.name, now: Date()) {
+                        // The row is gone (e.g. the store was reset): register again.
+                        try await register(name: node.name, wsURL: node.wsURL, sseURL: node.sseURL, capacity: node.capacity)
+                    }
+                } catch {
+                    logger.warning("node heartbeat failed", metadata: ["node": "\(node.name)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Accounts
+import EmoHTTP
+import EmoStore
+import Foundation
+import Logging
+
+/// A viewer's ticket, checked (signature, node, expiry) but not yet used.
+public struct AdmissionTicket: Sendable {
+    public let sessionID: String
+    public let user: String
+    public let channel: String?
+}
+
+/// Who may watch on a node: a viewer presents the single-use ticket from `POST /api/connect`; the node binds it
+/// to the reserved session on connect and releases the slot when the viewer leaves.
+public protocol ViewerAdmission: Sendable {
+    /// Checks the ticket without using it (before a WebSocket upgrade). Throws a 401 `APIError`.
+    func check(ticket: String?) throws -> AdmissionTicket
+    /// Uses the ticket: only once, only before it expires, only on the node it was issued for.
+    func admit(_ ticket: AdmissionTicket) async throws
+    /// Frees the viewer's slot.
+    func release(_ ticket: AdmissionTicket) async
+}
+
+/// Admission backed by the accounts store and the shared token secret.
+public struct TicketAdmission: ViewerAdmission {
+    let node: String
+    let store: any EmoStore
+    let signer: TokenSigner
+    let logger: Logger
+
+    public init(node: String, store: any EmoStore, signer: TokenSigner, logger: Logger) {
+        self.node = node
+        self.store = store
+        self.signer = signer
+        self.logger = logger
+    }
+
+    public func check(ticket: String?) throws -> AdmissionTicket {
+        guard let ticket, !ticket.isEmpty else {
+            throw APIError(.unauthorized, "missing_ticket", "connect with the ticket from POST /api/connect (?ticket=...)")
+        }
+        let claims: TokenClaims
+        do {
+            claims = try signer.verify(ticket, kind: .ticket)
+        } catch .expired {
+            throw APIError(.unauthorized, "ticket_expired", "the ticket has expired; ask POST /api/connect for a new one")
+        } catch {
+            throw APIError(.unauthorized, "invalid_ticket", "the ticket is not valid")
+        }
+        guard let sessionID = claims.sessionID, claims.node == node else {
+            throw APIError(.unauthorized, "wrong_node", "the ticket is for another node")
+        }
+        return AdmissionTicket(sessionID: sessionID, user: claims.subject, channel: claims.channel)
+    }
+
+    public func admit(_ ticket: AdmissionTicket) async throws {
+        guard try await store.activateSession(id: ticket.sessionID, node: node, now: Date()) else {
+            throw APIError(.unauthorized, "ticket_used", "the ticket was already used or has expired")
+        }
+    }
+
+    public func release(_ ticket: AdmissionTicket) async {
+        do {
+            _ = try await store.releaseSession(id: ticket.sessionID)
+        } catch {
+            // The lease expires on its own once the node stops renewing it.
+            logger.warning("could not release a viewer session", metadata: ["session": "\(ticket.sessionID)", "error": "\(error)"])
+        }
+    }
+}
