@@ -156,8 +156,9 @@ let package = Package(
         .executableTarget(
             name: "emostream",
             dependencies: [
-                "EmoStreamApp", "LoadGen",
+                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -183,6 +184,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -8,7 +8,7 @@ struct EmoStreamCommand: AsyncParsableCommand {
         abstract: "Live emoji reactions for millions of viewers: ingest, 2 s windows, publisher, cluster nodes.",
         subcommands: [
             UpCommand.self, IngestCommand.self, ProcessorCommand.self, PublisherCommand.self, NodeCommand.self,
-            GatewayCommand.self, LoadGenCommand.self,
+            GatewayCommand.self, UsersCommand.self, LoadGenCommand.self,
         ],
         defaultSubcommand: nil
     )
@@ -30,3 +30,9 @@ struct LoggingOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// A failure at run time (not a usage mistake): printed as `Error: …` without the usage text.
+struct RuntimeError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,14 +1,14 @@
 import ArgumentParser
 
-/// The per-role entry points a fleet deploys as separate processes. They need a shared event log between
-/// processes (Kafka), which is not built yet; until then the roles run together inside `emostream up`.
+/// The pipeline roles a fleet deploys as separate processes. They need an event log shared between processes
+/// (Kafka), which is not built yet; until then they run together inside `emostream up`.
 protocol RoleCommand: AsyncParsableCommand {
     static var role: String { get }
 }
 
 extension RoleCommand {
     func run() async throws {
-        throw ValidationError(
+        throw RuntimeError(
             """
             '\(Self.role)' as a separate process needs a shared event log (Kafka, --kafka), which this build \
             does not have yet. Run the whole pipeline in one process with: emostream up
@@ -34,14 +34,3 @@ struct PublisherCommand: RoleCommand {
         commandName: "publisher", abstract: "Main publisher alone (needs Kafka; for now part of `emostream up`).")
 }
 
-struct NodeCommand: RoleCommand {
-    static let role = "node"
-    static let configuration = CommandConfiguration(
-        commandName: "node", abstract: "Cluster node alone (needs Kafka; for now part of `emostream up`).")
-}
-
-struct GatewayCommand: RoleCommand {
-    static let role = "gateway"
-    static let configuration = CommandConfiguration(
-        commandName: "gateway", abstract: "API gateway alone (needs Kafka; for now part of `emostream up`).")
-}

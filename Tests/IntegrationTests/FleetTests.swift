@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// Separate gateway and node processes sharing one PostgreSQL store, as a fleet runs them.
+@Suite(.serialized) struct FleetTests {
+    @Test func aKilledNodeLosesItsSessionsWithinTheTTLAndGetsNoMorePlacements() async throws {
+        let databaseURL = try await FleetDatabase.create()
+        let environment = ["EMOSTREAM_DATABASE_URL": databaseURL, "EMOSTREAM_SECRET": testSecret, "EMOSTREAM_NODE_TTL": "2s",
+                           "EMOSTREAM_BCRYPT_COST": "4"]
+        let gateway = try RoleProcess.start(["gateway", "--port", "0"], environment: environment, readyPrefix: "EmoStream gateway ready: ")
+        defer { gateway.kill() }
+        let nodeA = try RoleProcess.start(["node", "--port", "0", "--name", "node-a", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
+        defer { nodeA.kill() }
+        let nodeB = try RoleProcess.start(["node", "--port", "0", "--name", "node-b", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
+        defer { nodeB.kill() }
+        let api = try await gateway.ready()
+        _ = try await nodeA.ready()
+        _ = try await nodeB.ready()
+
+        let account = try await Account.make(api, tier: 1)
+        var viewers: [Task<Void, any Error>] = []
+        defer { viewers.forEach { $0.cancel() } }
+        var placed: [String] = []
+        for _ in 0..<4 {
+            let placement = try await account.place()
+            placed.append(placement.node)
+            let (inbox, task) = connectSSE(placement.sseURL)
+            viewers.append(task)
+            #expect(try await inbox.next().node == placement.node)
+        }
+        #expect(placed.sorted() == ["node-a", "node-a", "node-b", "node-b"])
+        let fifth = try await account.connect()  // the 5th device of a tier-1 user: a ticket, never used
+        #expect(fifth.status == 200)
+        #expect(fifth.json["node"] as? String == "node-a")  // equal load: the tie goes to the first name
+        #expect(try await account.connect().status == 429)
+
+        nodeA.kill()
+        // Within the TTL (2 s) plus a sweep, node-a's two sessions are freed and it is no longer live.
+        let admitted = try await withTimeout(seconds: 20) {
+            while true {
+                let result = try await account.connect()
+                if result.status == 200 { return result }
+                #expect(result.status == 429)
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        // node-a held two viewers and the unused ticket: exactly three slots come back, all on node-b.
+        var nodesAfterCrash = [admitted.json["node"] as? String]
+        while true {
+            let result = try await account.connect()
+            guard result.status == 200 else {
+                #expect(result.status == 429)
+                break
+            }
+            nodesAfterCrash.append(result.json["node"] as? String)
+        }
+        #expect(nodesAfterCrash == ["node-b", "node-b", "node-b"])
+        let nodes = try await request(.GET, api + "/api/nodes", contentType: nil)
+        #expect(nodes.text.contains("node-b") && !nodes.text.contains("node-a"))
+    }
+}
+
+/// A fresh database on the test PostgreSQL server (`EMOSTREAM_TEST_DATABASE_URL`, set by scripts/test.sh).
+enum FleetDatabase {
+    struct MissingServer: Error, CustomStringConvertible {
+        var description: String { "EMOSTREAM_TEST_DATABASE_URL is not set: run the tests with scripts/test.sh" }
+    }
+
+    static func create() async throws -> String {
+        guard let base = ProcessInfo.processInfo.environment["EMOSTREAM_TEST_DATABASE_URL"],
+            let components = URLComponents(string: base), let host = components.host, let user = components.user
+        else { throw MissingServer() }
+        let name = "emostream_fleet_\(UInt32.random(in: 0...UInt32.max))"
+        let client = PostgresClient(
+            configuration: .init(host: host, port: components.port ?? 5432, username: user, password: components.password,
+                                 database: "postgres", tls: .disable),
+            backgroundLogger: quietLogger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+            group.cancelAll()
+        }
+        var database = components
+        database.path = "/" + name
+        return database.string!
+    }
+}
+
+/// An `emostream` role running as its own process.
+final class RoleProcess: Sendable {
+    let process: Process
+    let address = Mutex<String?>(nil)
+    let readySignal: AsyncStream<String>
+
+    static var binary: URL {
+        // The test bundle sits next to the `emostream` executable in the build directory.
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("emostream")
+    }
+
+    private init(process: Process, readySignal: AsyncStream<String>) {
+        self.process = process
+        self.readySignal = readySignal
+    }
+
+    static func start(_ arguments: [String], environment: [String: String], readyPrefix: String) throws -> RoleProcess {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        let buffer = Mutex("")
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else {
+                continuation.finish()
+                handle.readabilityHandler = nil
+                return
+            }
+            let lines: [String] = buffer.withLock { text in
+                text += String(decoding: data, as: UTF8.self)
+                var complete = text.components(separatedBy: "\n")
+                text = complete.removeLast()
+                return complete
+            }
+            for line in lines {
+                if let range = line.range(of: readyPrefix) {
+                    continuation.yield(String(line[range.upperBound...]).trimmingCharacters(in: .whitespaces))
+                }
+            }
+        }
+        try process.run()
+        return RoleProcess(process: process, readySignal: stream)
+    }
+
+    /// Waits for the process's ready line and returns the URL it names.
+    func ready() async throws -> String {
+        let stream = readySignal
+        return try await withTimeout(seconds: 60) {
+            for await url in stream { return url }
+            throw ViewerClosed(reason: nil)
+        }
+    }
+
+    func kill() {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
