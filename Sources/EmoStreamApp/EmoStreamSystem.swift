@@ -41,12 +41,10 @@ public struct EmoStreamSystem: Service {
 
     public func run() async throws {
         let metrics = PrometheusMetricsFactory(registry: registry)
-        let store = try StoreFactory.make(
-            databaseURL: configuration.databaseURL, dataDirectory: configuration.dataDirectory, logger: logger)
-        let migration = StoreMigration(store: store)
-        let signer = TokenSigner(
-            secret: try SigningSecret.load(configured: configuration.secret, dataDirectory: configuration.dataDirectory))
-        let heartbeat = NodeHeartbeat(store: store, interval: configuration.heartbeatInterval, logger: logger)
+        let backend = try AccountsBackend(
+            configuration: configuration.accounts, dataDirectory: configuration.dataDirectory, logger: logger)
+        let (store, migration, signer) = (backend.store, backend.migration, backend.signer)
+        let heartbeat = backend.heartbeat(logger: logger)
         let log = EmbeddedEventLog(
             configuration: .init(partitionCapacity: configuration.logPartitionCapacity))
         try await log.ensureTopic(Topics.reactions, partitions: configuration.partitions)
@@ -112,17 +110,8 @@ public struct EmoStreamSystem: Service {
             configuration: .init(
                 maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents)),
             metrics: metrics)
-        var placementConfiguration = PlacementController.Configuration()
-        placementConfiguration.ticketLifetime = configuration.ticketLifetime
-        placementConfiguration.nodeTTL = configuration.nodeTTL
-        let router = GatewayServer.buildRouter(
-            ingest: ingest,
-            accounts: AccountsController(
-                store: store, hasher: PasswordHasher(cost: configuration.bcryptCost), signer: signer,
-                tokenLifetime: configuration.tokenLifetime, logger: logger),
-            placement: PlacementController(store: store, signer: signer, configuration: placementConfiguration, logger: logger),
-            store: store, nodeTTL: configuration.nodeTTL, registry: registry)
-        services.append(SessionSweeper(store: store, nodeTTL: configuration.nodeTTL, logger: logger))
+        let router = backend.gatewayRouter(ingest: ingest, registry: registry, logger: logger)
+        services.append(backend.sweeper(logger: logger))
         services.append(
             GatewayServer.buildApplication(
                 configuration: .init(host: configuration.host, port: configuration.port), router: router, logger: logger,

@@ -14,13 +14,7 @@ public struct FleetConfiguration: Sendable {
     public var publicHost: String?
     public var port: Int = 8080
     public var dataDirectory: String = "./.emostream"
-    public var databaseURL: String?
-    public var secret: String?
-    public var tokenLifetime: Duration = .seconds(12 * 3600)
-    public var ticketLifetime: Duration = .seconds(30)
-    public var nodeTTL: Duration = .seconds(10)
-    public var heartbeatInterval: Duration = .seconds(2)
-    public var bcryptCost: UInt8 = 10
+    public var accounts = AccountsConfiguration()
 
     public init() {}
 
@@ -43,21 +37,10 @@ public struct FleetGateway: Service {
     }
 
     public func run() async throws {
-        let store = try StoreFactory.make(
-            databaseURL: configuration.databaseURL, dataDirectory: configuration.dataDirectory, logger: logger)
-        let migration = StoreMigration(store: store)
-        let signer = TokenSigner(
-            secret: try SigningSecret.load(configured: configuration.secret, dataDirectory: configuration.dataDirectory))
-        var placementConfiguration = PlacementController.Configuration()
-        placementConfiguration.ticketLifetime = configuration.ticketLifetime
-        placementConfiguration.nodeTTL = configuration.nodeTTL
-        let router = GatewayServer.buildRouter(
-            ingest: nil,
-            accounts: AccountsController(
-                store: store, hasher: PasswordHasher(cost: configuration.bcryptCost), signer: signer,
-                tokenLifetime: configuration.tokenLifetime, logger: logger),
-            placement: PlacementController(store: store, signer: signer, configuration: placementConfiguration, logger: logger),
-            store: store, nodeTTL: configuration.nodeTTL, registry: registry)
+        let backend = try AccountsBackend(
+            configuration: configuration.accounts, dataDirectory: configuration.dataDirectory, logger: logger)
+        let migration = backend.migration
+        let router = backend.gatewayRouter(ingest: nil, registry: registry, logger: logger)
         let host = configuration.advertisedHost
         let logger = logger
         let gateway = GatewayServer.buildApplication(
@@ -66,7 +49,7 @@ public struct FleetGateway: Service {
             onServerRunning: { port in logger.info("EmoStream gateway ready: http://\(host):\(port)") })
         let group = ServiceGroup(
             configuration: .init(
-                services: ([store, migration, SessionSweeper(store: store, nodeTTL: configuration.nodeTTL, logger: logger), gateway]
+                services: ([backend.store, migration, backend.sweeper(logger: logger), gateway]
                     as [any Service]).map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -90,12 +73,10 @@ public struct FleetNode: Service {
     }
 
     public func run() async throws {
-        let store = try StoreFactory.make(
-            databaseURL: configuration.databaseURL, dataDirectory: configuration.dataDirectory, logger: logger)
-        let migration = StoreMigration(store: store)
-        let signer = TokenSigner(
-            secret: try SigningSecret.load(configured: configuration.secret, dataDirectory: configuration.dataDirectory))
-        let heartbeat = NodeHeartbeat(store: store, interval: configuration.heartbeatInterval, logger: logger)
+        let backend = try AccountsBackend(
+            configuration: configuration.accounts, dataDirectory: configuration.dataDirectory, logger: logger)
+        let (store, migration, signer) = (backend.store, backend.migration, backend.signer)
+        let heartbeat = backend.heartbeat(logger: logger)
         let hub = BurstHub(configuration: .init(node: name), metrics: PrometheusMetricsFactory(registry: registry))
         let host = configuration.advertisedHost
         let name = name

@@ -1,6 +1,12 @@
+import Accounts
 import EmoStore
+import Gateway
+import Hummingbird
+import Ingest
+import Prometheus
 import Foundation
 import Logging
+import Node
 import ServiceLifecycle
 
 /// Opens the accounts store named by the configuration: PostgreSQL for a `postgres://` URL, else the SQLite
@@ -38,5 +44,58 @@ public final class StoreMigration: Service {
     /// Waits until the schema is ready (throws if the migration failed).
     public func wait() async throws {
         try await done.wait()
+    }
+}
+
+/// Accounts, tokens and placement settings, shared by `up`, `gateway` and `node`.
+public struct AccountsConfiguration: Sendable {
+    /// `postgres://…` for a shared PostgreSQL store; nil keeps accounts in SQLite under the data directory.
+    public var databaseURL: String?
+    /// Token-signing secret; nil generates one and keeps it in the data directory.
+    public var secret: String?
+    public var tokenLifetime: Duration = .seconds(12 * 3600)
+    public var ticketLifetime: Duration = .seconds(30)
+    public var bcryptCost: UInt8 = 10
+    /// A node that has not heartbeated for this long gets no viewers and loses its sessions.
+    public var nodeTTL: Duration = .seconds(10)
+    public var heartbeatInterval: Duration = .seconds(2)
+
+    public init() {}
+}
+
+/// The store (run as a service), its migration, and the token signer of one process.
+struct AccountsBackend {
+    let store: any EmoStore & Service
+    let migration: StoreMigration
+    let signer: TokenSigner
+    let configuration: AccountsConfiguration
+
+    init(configuration: AccountsConfiguration, dataDirectory: String, logger: Logger) throws {
+        self.configuration = configuration
+        store = try StoreFactory.make(databaseURL: configuration.databaseURL, dataDirectory: dataDirectory, logger: logger)
+        migration = StoreMigration(store: store)
+        signer = TokenSigner(secret: try SigningSecret.load(configured: configuration.secret, dataDirectory: dataDirectory))
+    }
+
+    /// The gateway's routes over this backend; `ingest` is nil where reactions are not accepted.
+    func gatewayRouter(ingest: IngestController?, registry: PrometheusCollectorRegistry, logger: Logger) -> Router<BasicRequestContext> {
+        var placement = PlacementController.Configuration()
+        placement.ticketLifetime = configuration.ticketLifetime
+        placement.nodeTTL = configuration.nodeTTL
+        return GatewayServer.buildRouter(
+            ingest: ingest,
+            accounts: AccountsController(
+                store: store, hasher: PasswordHasher(cost: configuration.bcryptCost), signer: signer,
+                tokenLifetime: configuration.tokenLifetime, logger: logger),
+            placement: PlacementController(store: store, signer: signer, configuration: placement, logger: logger),
+            store: store, nodeTTL: configuration.nodeTTL, registry: registry)
+    }
+
+    func sweeper(logger: Logger) -> SessionSweeper {
+        SessionSweeper(store: store, nodeTTL: configuration.nodeTTL, logger: logger)
+    }
+
+    func heartbeat(logger: Logger) -> NodeHeartbeat {
+        NodeHeartbeat(store: store, interval: configuration.heartbeatInterval, logger: logger)
     }
 }

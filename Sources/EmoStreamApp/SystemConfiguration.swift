@@ -22,17 +22,7 @@ public struct SystemConfiguration: Sendable {
     public var maxBodyBytes: Int = 1 << 20
     public var maxBatchEvents: Int = 10_000
 
-    // Accounts and placement.
-    /// `postgres://…` for a shared PostgreSQL store; nil keeps accounts in SQLite under `dataDirectory`.
-    public var databaseURL: String?
-    /// Token-signing secret; nil generates one and keeps it in `dataDirectory`.
-    public var secret: String?
-    public var tokenLifetime: Duration = .seconds(12 * 3600)
-    public var ticketLifetime: Duration = .seconds(30)
-    public var bcryptCost: UInt8 = 10
-    /// A node that has not heartbeated for this long gets no viewers and loses its sessions.
-    public var nodeTTL: Duration = .seconds(10)
-    public var heartbeatInterval: Duration = .seconds(2)
+    public var accounts = AccountsConfiguration()
 
     public init() {}
 

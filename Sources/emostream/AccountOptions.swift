@@ -30,7 +30,8 @@ struct AccountOptions: ParsableArguments {
         }
     }
 
-    func apply(to configuration: inout SystemConfiguration) {
+    var configuration: AccountsConfiguration {
+        var configuration = AccountsConfiguration()
         configuration.databaseURL = databaseURL
         configuration.secret = secret
         configuration.tokenLifetime = tokenTTL.duration
@@ -38,5 +39,6 @@ struct AccountOptions: ParsableArguments {
         configuration.nodeTTL = nodeTTL.duration
         configuration.heartbeatInterval = min(.seconds(2), nodeTTL.duration / 3)
         configuration.bcryptCost = UInt8(bcryptCost)
+        return configuration
     }
 }

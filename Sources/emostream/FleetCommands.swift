@@ -21,13 +21,7 @@ struct FleetOptions: ParsableArguments {
         configuration.publicHost = publicHost
         configuration.port = port
         configuration.dataDirectory = dataDir
-        configuration.databaseURL = accounts.databaseURL
-        configuration.secret = accounts.secret
-        configuration.tokenLifetime = accounts.tokenTTL.duration
-        configuration.ticketLifetime = accounts.ticketTTL.duration
-        configuration.nodeTTL = accounts.nodeTTL.duration
-        configuration.heartbeatInterval = min(.seconds(2), accounts.nodeTTL.duration / 3)
-        configuration.bcryptCost = UInt8(accounts.bcryptCost)
+        configuration.accounts = accounts.configuration
         return configuration
     }
 }

@@ -85,7 +85,7 @@ struct UpCommand: AsyncParsableCommand {
         configuration.ringCapacity = ringSize
         configuration.viewerBuffer = viewerBuffer
         configuration.maxBodyBytes = maxBody
-        accounts.apply(to: &configuration)
+        configuration.accounts = accounts.configuration
         let system = EmoStreamSystem(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(

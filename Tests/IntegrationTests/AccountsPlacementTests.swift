@@ -146,7 +146,7 @@ import Testing
             #expect(late.status == 401)
             #expect(late.json["error"] as? String == "ticket_expired")
         } configure: { configuration in
-            configuration.ticketLifetime = .seconds(1)
+            configuration.accounts.ticketLifetime = .seconds(1)
         }
     }
 

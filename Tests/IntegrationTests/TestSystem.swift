@@ -23,8 +23,8 @@ func withSystem(
     configuration.window = WindowSpec(lengthMillis: window)
     configuration.dataDirectory = FileManager.default.temporaryDirectory
         .appendingPathComponent("emostream-test-\(UUID().uuidString)").path
-    configuration.secret = testSecret
-    configuration.bcryptCost = 4
+    configuration.accounts.secret = testSecret
+    configuration.accounts.bcryptCost = 4
     configure(&configuration)
     defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
     let system = EmoStreamSystem(configuration: configuration, logger: quietLogger)
