@@ -17,12 +17,21 @@ public enum SigningSecret {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
         let hex = Data(secret.map { String(format: "%02x", $0) }.joined().utf8)
-        FileManager.default.createFile(atPath: file.path, contents: hex, attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: file.path, contents: hex, attributes: [.posixPermissions: 0o600]) else {
+            throw SecretError.cannotWrite(file.path)
+        }
         return hex
     }
 
     public enum SecretError: Error, CustomStringConvertible {
         case tooShort
-        public var description: String { "the signing secret must be at least 16 characters" }
+        case cannotWrite(String)
+
+        public var description: String {
+            switch self {
+            case .tooShort: "the signing secret must be at least 16 characters"
+            case .cannotWrite(let path): "cannot write the generated signing secret to \(path)"
+            }
+        }
     }
 }

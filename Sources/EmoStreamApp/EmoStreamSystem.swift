@@ -75,6 +75,7 @@ public struct EmoStreamSystem: Service {
         services.append(
             MainPublisher(log: log, configuration: .init(scaleDown: configuration.scaleDown), logger: logger, metrics: metrics))
         var hubs: [BurstHub] = []
+        var admissions: [any ViewerAdmission] = []
         for index in 0..<configuration.nodes {
             let name = "node-\(index + 1)"
             let hub = BurstHub(
@@ -88,10 +89,11 @@ public struct EmoStreamSystem: Service {
                 capacity: configuration.nodeCapacity)
             hubs.append(hub)
             services.append(BurstFeed(log: log, hub: hub, logger: logger))
+            let admission = TicketAdmission(node: name, store: store, signer: signer, logger: logger)
+            admissions.append(admission)
             services.append(
                 NodeServer.buildApplication(
-                    configuration: nodeConfiguration, hub: hub,
-                    admission: TicketAdmission(node: name, store: store, signer: signer, logger: logger),
+                    configuration: nodeConfiguration, hub: hub, admission: admission,
                     registry: registry, logger: logger, beforeServerStarts: { try await migration.wait() },
                     onServerRunning: { port in
                         let entry = directory.register(
@@ -120,6 +122,7 @@ public struct EmoStreamSystem: Service {
                     apiPort.withLock { $0 = port }
                     serverListening()
                 }))
+        services.append(AbandonedViewerReaper(admissions: admissions))
         services.append(ViewerShutdown(hubs: hubs))
 
         let group = ServiceGroup(

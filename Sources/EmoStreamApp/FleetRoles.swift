@@ -82,9 +82,10 @@ public struct FleetNode: Service {
         let name = name
         let capacity = capacity
         let logger = logger
+        let admission = TicketAdmission(node: name, store: store, signer: signer, logger: logger)
         let server = NodeServer.buildApplication(
             configuration: .init(name: name, host: configuration.host, port: configuration.port, capacity: capacity), hub: hub,
-            admission: TicketAdmission(node: name, store: store, signer: signer, logger: logger), registry: registry,
+            admission: admission, registry: registry,
             logger: logger, beforeServerStarts: { try await migration.wait() },
             onServerRunning: { port in
                 do {
@@ -97,7 +98,8 @@ public struct FleetNode: Service {
             })
         let group = ServiceGroup(
             configuration: .init(
-                services: ([store, migration, heartbeat, server, ViewerShutdown(hubs: [hub])] as [any Service])
+                services: ([store, migration, heartbeat, server, AbandonedViewerReaper(admissions: [admission]),
+                    ViewerShutdown(hubs: [hub])] as [any Service])
                     .map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -51,6 +51,7 @@ public enum NodeServer {
                 try await outbound.close(.policyViolation, reason: error.code)
                 return
             }
+            admission.streamStarted(ticket)
             viewer.channel = ticket.channel ?? viewer.channel
             do {
                 try await limitSendBuffer(context.requestContext.channel, to: configuration.viewerSocketSendBuffer)
@@ -68,7 +69,7 @@ public enum NodeServer {
             router: router,
             server: .http1WebSocketUpgrade(
                 webSocketRouter: webSocketRouter,
-                configuration: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30)))),
+                configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30))))),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: configuration.name),
@@ -111,7 +112,7 @@ public enum NodeServer {
             }
             return serveEvents(
                 request: request, viewer: viewer, hub: hub, channel: context.channel,
-                onClose: { await admission.release(ticket) })
+                onStart: { admission.streamStarted(ticket) }, onClose: { await admission.release(ticket) })
         }
         return router
     }
@@ -147,7 +148,7 @@ public enum NodeServer {
 
     static func serveEvents(
         request: Request, viewer: ViewerRequest, hub: BurstHub, channel: any Channel,
-        onClose: @escaping @Sendable () async -> Void
+        onStart: @escaping @Sendable () -> Void, onClose: @escaping @Sendable () async -> Void
     ) -> Response {
         let subscription = hub.subscribe(channel: viewer.channel, after: viewer.after)
         let hello = helloMessage(node: hub.configuration.node, channel: viewer.channel, seq: subscription.lastSeq)
@@ -158,6 +159,7 @@ public enum NodeServer {
         return Response(
             status: .ok, headers: headers,
             body: .init { writer in
+                onStart()
                 defer { subscription.cancel() }
                 do {
                     try await streamEvents(

@@ -3,6 +3,7 @@ import EmoHTTP
 import EmoStore
 import Foundation
 import Logging
+import Synchronization
 
 /// A viewer's ticket, checked (signature, node, expiry) but not yet used.
 public struct AdmissionTicket: Sendable {
@@ -20,6 +21,11 @@ public protocol ViewerAdmission: Sendable {
     func admit(_ ticket: AdmissionTicket) async throws
     /// Frees the viewer's slot.
     func release(_ ticket: AdmissionTicket) async
+    /// The admitted viewer's stream has started: from now on the stream releases the slot when it ends.
+    func streamStarted(_ ticket: AdmissionTicket)
+    /// Releases slots admitted more than `age` ago whose stream never started (e.g. an SSE client that vanished
+    /// before the response head could be written), so that no path leaks a slot.
+    func releaseAbandoned(olderThan age: Duration) async
 }
 
 /// Admission backed by the accounts store and the shared token secret.
@@ -28,6 +34,8 @@ public struct TicketAdmission: ViewerAdmission {
     let store: any EmoStore
     let signer: TokenSigner
     let logger: Logger
+    /// Admitted sessions whose stream has not started yet, with the time of admission.
+    private let pending = PendingAdmissions()
 
     public init(node: String, store: any EmoStore, signer: TokenSigner, logger: Logger) {
         self.node = node
@@ -58,14 +66,48 @@ public struct TicketAdmission: ViewerAdmission {
         guard try await store.activateSession(id: ticket.sessionID, node: node, now: Date()) else {
             throw APIError(.unauthorized, "ticket_used", "the ticket was already used or has expired")
         }
+        pending.add(ticket)
+    }
+
+    public func streamStarted(_ ticket: AdmissionTicket) {
+        pending.remove(ticket.sessionID)
+    }
+
+    public func releaseAbandoned(olderThan age: Duration) async {
+        for ticket in pending.takeOlder(than: age) {
+            logger.info("releasing a viewer whose stream never started", metadata: ["session": "\(ticket.sessionID)"])
+            await release(ticket)
+        }
     }
 
     public func release(_ ticket: AdmissionTicket) async {
+        pending.remove(ticket.sessionID)
         do {
             _ = try await store.releaseSession(id: ticket.sessionID)
         } catch {
             // The lease expires on its own once the node stops renewing it.
             logger.warning("could not release a viewer session", metadata: ["session": "\(ticket.sessionID)", "error": "\(error)"])
+        }
+    }
+}
+
+final class PendingAdmissions: Sendable {
+    private let entries = Mutex<[String: (ticket: AdmissionTicket, since: ContinuousClock.Instant)]>([:])
+
+    func add(_ ticket: AdmissionTicket) {
+        entries.withLock { $0[ticket.sessionID] = (ticket, .now) }
+    }
+
+    func remove(_ sessionID: String) {
+        _ = entries.withLock { $0.removeValue(forKey: sessionID) }
+    }
+
+    func takeOlder(than age: Duration) -> [AdmissionTicket] {
+        let cutoff = ContinuousClock.now - age
+        return entries.withLock { entries in
+            let old = entries.filter { $0.value.since < cutoff }
+            for key in old.keys { entries[key] = nil }
+            return old.values.map(\.ticket)
         }
     }
 }
