@@ -41,6 +41,19 @@ def swarm_has(page: Page, counts: dict[str, int]):
         arg=counts, polling="raf", timeout=10_000)
 
 
+def swarm_in_flight(page: Page):
+    """Waits until several emojis of the swarm are fully visible (for a screenshot worth looking at)."""
+    page.wait_for_function(
+        """() => {
+            const stage = document.querySelector('#swarm').getBoundingClientRect();
+            return [...document.querySelectorAll('#swarm .float')].filter(e => {
+                const box = e.getBoundingClientRect();
+                return Number(getComputedStyle(e).opacity) > 0.9 && box.bottom < stage.bottom - 60 && box.top > stage.top + 40;
+            }).length >= 3;
+        }""",
+        polling="raf", timeout=10_000)
+
+
 def test_sign_up_watch_swarm_chart_and_pad(system, browser):
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
@@ -63,6 +76,7 @@ def test_sign_up_watch_swarm_chart_and_pad(system, browser):
     expect(page.locator('#last-burst li[data-emoji="😀"]')).to_have_attribute("data-scaled", "5")
     swarm_has(page, {"😀": 5, "😢": 2, "🔥": 1})
     expect(page.locator('#chart-svg polyline[data-emoji="😀"]')).to_have_count(1)
+    swarm_in_flight(page)
     page.screenshot(path=str(ARTIFACTS / "watch-desktop.png"))
 
     # The pad: a tap sends 🔥 as asha, which comes back in a later burst.
@@ -138,6 +152,9 @@ def test_phone_sized_screens_and_reduced_motion(system, browser):
     system.send([("love", 260), ("laugh", 90), ("clap", 30)])
     expect(page.locator('#last-burst li[data-emoji="😂"]')).to_have_attribute("data-count", "90")
     swarm_has(page, {"😂": 1, "👏": 1})
+    system.send([("happy", 400), ("fire", 300)])
+    expect(page.locator('#last-burst li[data-emoji="🔥"]')).to_have_attribute("data-count", "300")
+    swarm_in_flight(page)
     page.screenshot(path=str(ARTIFACTS / "watch-phone.png"))
     page.screenshot(path=str(ARTIFACTS / "watch-phone-full.png"), full_page=True)
     phone.close()

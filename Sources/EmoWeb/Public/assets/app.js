@@ -122,7 +122,10 @@ function startWatching() {
   $("watch-view").hidden = false;
   $("session").hidden = false;
   const devices = session.max_devices ?? TIER_DEVICES[session.tier];
-  $("user-badge").textContent = `${session.name} · tier ${session.tier} · ${devices} device${devices === 1 ? "" : "s"}`;
+  const tierPart = document.createElement("span");
+  tierPart.className = "tier-part";
+  tierPart.textContent = ` · tier ${session.tier} · ${devices} device${devices === 1 ? "" : "s"}`;
+  $("user-badge").replaceChildren(session.name, tierPart);
 
   const swarm = new Swarm({ stage: $("swarm"), log: $("burst-log"), empty: $("stage-empty") });
   const chart = new Chart({ svg: $("chart-svg"), table: $("chart-table") });

@@ -26,6 +26,7 @@ export class Swarm {
     const room = Math.max(0, MAX_FLOATING - this.stage.childElementCount);
     const fraction = total > room ? room / total : 1;
     const fragment = document.createDocumentFragment();
+    const rise = Math.max(200, this.stage.clientHeight) + "px";
     for (const emoji of burst.emojis) {
       const copies = fraction === 1 ? emoji.scaled : Math.floor(emoji.scaled * fraction);
       for (let i = 0; i < copies; i++) {
@@ -39,6 +40,7 @@ export class Swarm {
         node.style.setProperty("--spin", (Math.random() * 50 - 25).toFixed(0) + "deg");
         node.style.setProperty("--delay", (Math.random() * 700).toFixed(0) + "ms");
         node.style.setProperty("--duration", (2600 + Math.random() * 1600).toFixed(0) + "ms");
+        node.style.setProperty("--rise", rise);
         node.style.setProperty("--size", (1.6 + Math.random() * 1.4).toFixed(2) + "rem");
         node.addEventListener("animationend", () => node.remove(), { once: true });
         fragment.append(node);
