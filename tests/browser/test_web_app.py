@@ -61,6 +61,9 @@ def test_sign_up_watch_swarm_chart_and_pad(system, browser):
     page.on("request", lambda request: urls.append(request.url))
     page.goto(system.url)
     expect(page).to_have_title("EmoStream · live reactions")
+    page.get_by_role("tab", name="Sign up").click()
+    expect(page.get_by_role("group", name="Choose your plan")).to_contain_text("5 devices at once")
+    page.screenshot(path=str(ARTIFACTS / "signup-desktop.png"))
 
     sign_up(page, "asha", 1)
     expect_live(page)

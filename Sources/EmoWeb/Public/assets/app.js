@@ -214,7 +214,7 @@ function stopWatching() {
   watching = null;
 }
 
-function showAuth(message) {
+function showAuth(message, focus = false) {
   document.title = "EmoStream · live reactions";
   $("watch-view").hidden = true;
   $("session").hidden = true;
@@ -223,7 +223,8 @@ function showAuth(message) {
   showNotice("");
   setMode("login");
   if (message) showAuthError(message);
-  $("name").focus();
+  // Not on first load: on a phone that would pop the keyboard over the page.
+  if (message || focus) $("name").focus();
 }
 
 // ---- wiring ----------------------------------------------------------------------------------------------
@@ -240,7 +241,7 @@ $("notice-retry").addEventListener("click", () => watching?.stream.retry());
 $("logout").addEventListener("click", () => {
   stopWatching();
   sessionStorage.removeItem(SESSION_KEY);
-  showAuth();
+  showAuth(undefined, true);
 });
 window.addEventListener("pagehide", () => watching?.stream.stop());
 

@@ -60,7 +60,10 @@ export class Swarm {
     for (const emoji of burst.emojis) {
       const chip = document.createElement("span");
       chip.className = "chip";
-      chip.textContent = `${emoji.emoji_type} ×${emoji.scaled}`;
+      const glyph = document.createElement("span");
+      glyph.className = "glyph";
+      glyph.textContent = emoji.emoji_type;
+      chip.append(glyph, ` ×${emoji.scaled}`);
       chip.title = `${emoji.count} reactions`;
       item.append(chip);
     }
