@@ -99,9 +99,11 @@ export class BurstStream {
     return new Promise((resolve) => {
       const open = (transport, fellBack) => {
         let live = false;
-        const finish = (reason) => {
+        const finish = (reason, code) => {
           this.socket = null;
-          if (!live && transport === "ws" && !fellBack) {
+          // 1006: the WebSocket could not be opened at all (a proxy, a blocked upgrade). A node that refuses the
+          // ticket closes with 1008 instead, and then a new ticket is what helps, not another transport.
+          if (!live && transport === "ws" && !fellBack && code === 1006) {
             // The WebSocket never came up; the ticket is still unused, so try the same node over SSE.
             this.transport = "sse";
             open("sse", true);
@@ -126,7 +128,7 @@ export class BurstStream {
           const socket = new WebSocket(this.withAfter(info.ws_url));
           this.socket = socket;
           socket.onmessage = (event) => onText(event.data);
-          socket.onclose = (event) => finish(event.reason || "closed (" + event.code + ")");
+          socket.onclose = (event) => finish(event.reason || "closed (" + event.code + ")", event.code);
         } else {
           const source = new EventSource(this.withAfter(info.sse_url));
           this.socket = source;
