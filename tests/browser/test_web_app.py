@@ -25,6 +25,13 @@ def log_in(page: Page, name: str, password: str = PASSWORD):
     page.get_by_role("button", name="Log in", exact=True).click()
 
 
+def page_errors(page: Page) -> list[str]:
+    """Collects uncaught script errors of the page; every test expects none."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
 def expect_live(page: Page, timeout: float = 10_000):
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=timeout)
 
@@ -57,6 +64,7 @@ def swarm_in_flight(page: Page):
 def test_sign_up_watch_swarm_chart_and_pad(system, browser):
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
+    errors = page_errors(page)
     urls = []
     page.on("request", lambda request: urls.append(request.url))
     page.goto(system.url)
@@ -91,6 +99,7 @@ def test_sign_up_watch_swarm_chart_and_pad(system, browser):
 
     assert not any(PASSWORD.replace(" ", "") in url.replace("%20", "").replace("+", "") for url in urls)
     assert "token" not in page.url
+    assert errors == []
     context.close()
 
 
@@ -148,6 +157,7 @@ def test_phone_sized_screens_and_reduced_motion(system, browser):
     assert system.post("/api/register", {"name": "mobile", "password": PASSWORD, "tier": 1})[0] == 201
     phone = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = phone.new_page()
+    errors = page_errors(page)
     page.goto(system.url)
     page.screenshot(path=str(ARTIFACTS / "login-phone.png"), full_page=True)
     log_in(page, "mobile")
@@ -160,6 +170,7 @@ def test_phone_sized_screens_and_reduced_motion(system, browser):
     swarm_in_flight(page)
     page.screenshot(path=str(ARTIFACTS / "watch-phone.png"))
     page.screenshot(path=str(ARTIFACTS / "watch-phone-full.png"), full_page=True)
+    assert errors == []
     phone.close()
 
     # Reduced motion, and a browser without WebSockets: the swarm is a list, the stream comes over SSE.
@@ -183,6 +194,7 @@ def test_a_dropped_socket_reconnects_with_a_new_ticket_and_misses_no_burst(syste
     assert system.post("/api/register", {"name": "steady", "password": PASSWORD, "tier": 1})[0] == 201
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
+    errors = page_errors(page)
     sockets = []  # (page side, server side) of each WebSocket the page opens
 
     def through(ws):
@@ -219,6 +231,7 @@ def test_a_dropped_socket_reconnects_with_a_new_ticket_and_misses_no_burst(syste
     expect(page.locator('#chart-table tr[data-emoji="😮"]')).to_have_attribute("data-sum", "2")
     expect(page.locator('#chart-table tr[data-emoji="👍"]')).to_have_attribute("data-sum", "5")
     expect(page.locator("#missed")).to_be_hidden()
+    assert errors == []
     assert len(sockets) == 2
     assert f"after={seq}" in sockets[-1][0].url
     assert sockets[0][0].url.split("ticket=")[1] != sockets[1][0].url.split("ticket=")[1].split("&")[0]
