@@ -34,7 +34,7 @@ struct WebAsset: Sendable {
         "default-src 'self'; connect-src 'self' ws: wss: http: https:; img-src 'self' data:; style-src 'self'; "
         + "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
-    func response(ifNoneMatch: String?) -> Response {
+    func response(ifNoneMatch: String?, includeBody: Bool = true) -> Response {
         var headers: HTTPFields = [
             .eTag: etag,
             .cacheControl: "no-cache",
@@ -48,6 +48,6 @@ struct WebAsset: Sendable {
             return Response(status: .notModified, headers: headers)
         }
         headers[.contentType] = contentType
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: includeBody ? body : ByteBuffer()))
     }
 }

@@ -35,17 +35,22 @@ public struct WebController: Sendable {
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
-        router.get("/") { request, _ in try serve("/", request) }
-        router.get("/index.html") { request, _ in try serve("/index.html", request) }
+        for path in ["/", "/index.html"] {
+            router.get(RouterPath(path)) { request, _ in try serve(path, request) }
+            router.head(RouterPath(path)) { request, _ in try serve(path, request, includeBody: false) }
+        }
         router.get("/assets/{file}") { request, context in
             try serve("/assets/" + context.parameters.require("file"), request)
         }
+        router.head("/assets/{file}") { request, context in
+            try serve("/assets/" + context.parameters.require("file"), request, includeBody: false)
+        }
     }
 
-    func serve(_ path: String, _ request: Request) throws -> Response {
+    func serve(_ path: String, _ request: Request, includeBody: Bool = true) throws -> Response {
         guard let asset = assets[path] else {
             throw HTTPError(.notFound, message: "no such file")
         }
-        return asset.response(ifNoneMatch: request.headers[.ifNoneMatch])
+        return asset.response(ifNoneMatch: request.headers[.ifNoneMatch], includeBody: includeBody)
     }
 }

@@ -39,6 +39,11 @@ import Testing
             try await client.execute(uri: "/assets/style.css", method: .get) { response in
                 #expect(response.headers[.contentType] == "text/css; charset=utf-8")
             }
+            try await client.execute(uri: "/", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(response.body.readableBytes == 0)
+            }
             try await client.execute(uri: "/assets/nope.js", method: .get) { response in
                 #expect(response.status == .notFound)
             }
