@@ -124,10 +124,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The web app (HTML, CSS and JavaScript modules shipped as resources) and the routes that serve it.
+        .target(
+            name: "EmoWeb",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Public")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Gateway",
             dependencies: [
-                "EmoCore", "EventLog", "EmoHTTP", "Ingest", "Node", "EmoStore", "Accounts",
+                "EmoCore", "EventLog", "EmoHTTP", "Ingest", "Node", "EmoStore", "Accounts", "EmoWeb",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -170,6 +180,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EmoWebTests",
+            dependencies: [
+                "EmoWeb",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PipelineTests",
             dependencies: ["EmoCore", "EventLog", "Processor", "Publisher", "Node"],

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The full test suite, as a newcomer or CI runs it from a fresh clone:
 #   scripts/test.sh
-# Installs what the tests need when it is missing (PostgreSQL from Debian's packages), builds, and runs
-# every test target.
+# Installs what the tests need when it is missing (PostgreSQL and Chromium from Debian's packages, Playwright
+# and pytest from PyPI into .venv), builds, runs every Swift test target, then the browser tests of the web app.
+# Set EMOSTREAM_SKIP_BROWSER=1 to run the Swift tests only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +17,8 @@ swift build --build-tests
 log "running the tests (against a throwaway PostgreSQL server for the store tests)"
 # Swift Testing only: the package has no XCTest cases.
 bash scripts/with-postgres.sh swift test --skip-build --disable-xctest "$@"
+
+if [ "${EMOSTREAM_SKIP_BROWSER:-0}" != 1 ]; then
+    log "running the browser tests (system Chromium + Playwright against a real emostream up)"
+    bash tests/browser/run.sh
+fi

@@ -112,7 +112,7 @@ public struct EmoStreamSystem: Service {
             configuration: .init(
                 maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents)),
             metrics: metrics)
-        let router = backend.gatewayRouter(ingest: ingest, registry: registry, logger: logger)
+        let router = try backend.gatewayRouter(ingest: ingest, registry: registry, logger: logger)
         services.append(backend.sweeper(logger: logger))
         services.append(
             GatewayServer.buildApplication(

@@ -1,5 +1,6 @@
 import Accounts
 import EmoStore
+import EmoWeb
 import Gateway
 import Hummingbird
 import Ingest
@@ -77,8 +78,9 @@ struct AccountsBackend {
         signer = TokenSigner(secret: try SigningSecret.load(configured: configuration.secret, dataDirectory: dataDirectory))
     }
 
-    /// The gateway's routes over this backend; `ingest` is nil where reactions are not accepted.
-    func gatewayRouter(ingest: IngestController?, registry: PrometheusCollectorRegistry, logger: Logger) -> Router<BasicRequestContext> {
+    /// The gateway's routes over this backend, the web app included; `ingest` is nil where reactions are not
+    /// accepted.
+    func gatewayRouter(ingest: IngestController?, registry: PrometheusCollectorRegistry, logger: Logger) throws -> Router<BasicRequestContext> {
         var placement = PlacementController.Configuration()
         placement.ticketLifetime = configuration.ticketLifetime
         placement.nodeTTL = configuration.nodeTTL
@@ -88,7 +90,7 @@ struct AccountsBackend {
                 store: store, hasher: PasswordHasher(cost: configuration.bcryptCost), signer: signer,
                 tokenLifetime: configuration.tokenLifetime, logger: logger),
             placement: PlacementController(store: store, signer: signer, configuration: placement, logger: logger),
-            store: store, nodeTTL: configuration.nodeTTL, registry: registry)
+            store: store, nodeTTL: configuration.nodeTTL, registry: registry, web: try WebController())
     }
 
     func sweeper(logger: Logger) -> SessionSweeper {

@@ -1,5 +1,6 @@
 import EmoHTTP
 import EmoStore
+import EmoWeb
 import Foundation
 import Hummingbird
 import Ingest
@@ -35,13 +36,15 @@ public enum GatewayServer {
         }
     }
 
-    /// The gateway's routes. `ingest` is nil in a gateway process that does not accept reactions.
+    /// The gateway's routes. `ingest` is nil in a gateway process that does not accept reactions; `web` serves the
+    /// web app at `/` when given.
     public static func buildRouter(
         ingest: IngestController?, accounts: AccountsController, placement: PlacementController, store: any EmoStore,
-        nodeTTL: Duration, registry: PrometheusCollectorRegistry
+        nodeTTL: Duration, registry: PrometheusCollectorRegistry, web: WebController? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
+        web?.addRoutes(to: router)
         ingest?.addRoutes(to: router)
         accounts.addRoutes(to: router)
         placement.addRoutes(to: router)

@@ -1,0 +1,249 @@
+// EmoStream web app: sign up / log in, then watch the swarm live. The login token lives in this tab's
+// sessionStorage only (never in a URL); tickets for the cluster nodes are fetched fresh for every connection.
+
+import { ApiError, connect, login, register } from "./api.js";
+import { BurstStream } from "./stream.js";
+import { Swarm } from "./swarm.js";
+import { Chart } from "./chart.js";
+import { Pad } from "./pad.js";
+
+const $ = (id) => document.getElementById(id);
+const SESSION_KEY = "emostream.session";
+const NAME_RULE = /^[A-Za-z0-9_.-]{3,32}$/;
+const TIER_DEVICES = { 1: 5, 2: 2, 3: 1 };
+
+let mode = "login";
+let watching = null; // {stream, pad}
+
+// ---- session ---------------------------------------------------------------------------------------------
+
+function loadSession() {
+  try {
+    const session = JSON.parse(sessionStorage.getItem(SESSION_KEY));
+    if (session?.token && Date.parse(session.expires_at) > Date.now() + 60_000) return session;
+  } catch { /* no session */ }
+  sessionStorage.removeItem(SESSION_KEY);
+  return null;
+}
+
+function saveSession(session) {
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+}
+
+// ---- sign up / log in ------------------------------------------------------------------------------------
+
+function setMode(next) {
+  mode = next;
+  const signup = mode === "signup";
+  $("tab-login").setAttribute("aria-selected", String(!signup));
+  $("tab-signup").setAttribute("aria-selected", String(signup));
+  $("tab-login").tabIndex = signup ? -1 : 0;
+  $("tab-signup").tabIndex = signup ? 0 : -1;
+  $("auth-form").setAttribute("aria-labelledby", signup ? "tab-signup" : "tab-login");
+  $("tier-field").hidden = !signup;
+  $("auth-submit").textContent = signup ? "Create account" : "Log in";
+  $("password").autocomplete = signup ? "new-password" : "current-password";
+  showAuthError("");
+}
+
+function showAuthError(message, field) {
+  $("auth-error").textContent = message;
+  for (const id of ["name", "password"]) $(id).removeAttribute("aria-invalid");
+  if (field) {
+    $(field).setAttribute("aria-invalid", "true");
+    $(field).focus();
+  }
+}
+
+function authMessage(error) {
+  switch (error.code) {
+    case "name_taken": return ["That name is taken. Pick another one, or log in if it is yours.", "name"];
+    case "invalid_credentials": return ["Wrong name or password.", "password"];
+    case "invalid_name": return ["Names are 3–32 letters, digits, _ . or -.", "name"];
+    case "invalid_password": return ["Passwords are at least 8 characters (at most 72 bytes).", "password"];
+    case "invalid_tier": return ["Choose tier 1, 2 or 3.", null];
+    case "network": return [error.message, null];
+    default: return [error.message || "Something went wrong. Please try again.", null];
+  }
+}
+
+async function submitAuth(event) {
+  event.preventDefault();
+  const name = $("name").value.trim();
+  const password = $("password").value;
+  if (!NAME_RULE.test(name)) return showAuthError("Names are 3–32 letters, digits, _ . or -.", "name");
+  if (password.length < 8) return showAuthError("Passwords are at least 8 characters.", "password");
+  if (new TextEncoder().encode(password).length > 72) return showAuthError("Passwords are at most 72 bytes.", "password");
+  const button = $("auth-submit");
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  showAuthError("");
+  try {
+    if (mode === "signup") {
+      const tier = Number(document.querySelector('input[name="tier"]:checked')?.value || 1);
+      await register(name, password, tier);
+    }
+    const answer = await login(name, password);
+    saveSession({ name, token: answer.token, expires_at: answer.expires_at, tier: answer.tier, max_devices: answer.max_devices });
+    $("password").value = "";
+    startWatching();
+  } catch (error) {
+    const [message, field] = error instanceof ApiError ? authMessage(error) : ["Something went wrong. Please try again.", null];
+    showAuthError(message, field);
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+// ---- watching --------------------------------------------------------------------------------------------
+
+function setConnection(state, text) {
+  $("conn-state").dataset.state = state;
+  $("conn-text").textContent = text;
+}
+
+function showBanner(text) {
+  $("banner").hidden = !text;
+  $("banner").textContent = text || "";
+}
+
+function showNotice(kind, text) {
+  $("notice").hidden = !kind;
+  $("notice").dataset.kind = kind || "";
+  $("notice-text").textContent = text || "";
+}
+
+function startWatching() {
+  const session = loadSession();
+  if (!session) return showAuth();
+  document.title = "EmoStream · live";
+  $("auth-view").hidden = true;
+  $("watch-view").hidden = false;
+  $("session").hidden = false;
+  const devices = session.max_devices ?? TIER_DEVICES[session.tier];
+  const tierPart = document.createElement("span");
+  tierPart.className = "tier-part";
+  tierPart.textContent = ` · tier ${session.tier} · ${devices} device${devices === 1 ? "" : "s"}`;
+  $("user-badge").replaceChildren(session.name, tierPart);
+
+  const swarm = new Swarm({ stage: $("swarm"), log: $("burst-log"), empty: $("stage-empty") });
+  const chart = new Chart({ svg: $("chart-svg"), table: $("chart-table") });
+  const pad = new Pad({ grid: $("pad-grid"), status: $("pad-status"), bar: $("cooldown"), user: session.name });
+  const stream = new BurstStream({
+    connect: () => connect(session.token),
+    on: {
+      state(kind, detail) {
+        if (kind === "connecting") {
+          setConnection("connecting", "Connecting…");
+        } else if (kind === "reconnecting") {
+          setConnection("reconnecting", "Reconnecting…");
+          showBanner(`Connection lost${detail.reason ? ` (${detail.reason})` : ""}. Reconnecting — you will not miss a burst.`);
+        } else if (kind === "waiting") {
+          const seconds = Math.max(1, Math.round(detail.delay / 1000));
+          const error = detail.error;
+          if (error.code === "tier_limit") {
+            const limit = error.body.limit ?? devices;
+            setConnection("blocked", "Device limit reached");
+            const text = `Your tier allows ${limit} device${limit === 1 ? "" : "s"} at once, and ${limit === 1 ? "it is" : "all are"} in use. ` +
+              `Close EmoStream on another device or tab; we will connect as soon as a slot frees up (next try in ${seconds}s).`;
+            if (detail.reconnecting) showBanner("Reconnecting — waiting for your previous connection to close…");
+            else showNotice("tier_limit", text);
+          } else if (error.code === "no_capacity") {
+            setConnection("waiting", "Servers are full");
+            showNotice("no_capacity", `Every server is full right now. Retrying automatically in ${seconds}s…`);
+          } else {
+            setConnection("waiting", "Offline");
+            showNotice("error", `${error.message} Retrying in ${seconds}s…`);
+          }
+        }
+      },
+      hello(message, transport) {
+        setConnection("live", "Live");
+        showBanner("");
+        showNotice("");
+        $("node-name").textContent = message.node;
+        $("transport").textContent = transport === "ws" ? "· WebSocket" : "· Server-Sent Events";
+        $("conn-state").dataset.node = message.node;
+        $("conn-state").dataset.transport = transport;
+      },
+      burst(burst, missed) {
+        $("seq").textContent = String(burst.seq);
+        if (missed) {
+          $("missed").hidden = false;
+          $("missed").textContent = `${missed} burst${missed === 1 ? "" : "s"} too old to replay`;
+        }
+        swarm.show(burst);
+        chart.add(burst);
+        showLastBurst(burst);
+      },
+      authLost() {
+        stopWatching();
+        sessionStorage.removeItem(SESSION_KEY);
+        showAuth("Your session has expired. Please log in again.");
+      },
+    },
+  });
+  watching = { stream, pad };
+  stream.start();
+}
+
+function showLastBurst(burst) {
+  const list = $("last-burst");
+  list.dataset.seq = String(burst.seq);
+  const start = new Date(burst.window_start).toLocaleTimeString();
+  $("last-window").textContent = `Window from ${start} · ${burst.total} reaction${burst.total === 1 ? "" : "s"}`;
+  list.replaceChildren(...burst.emojis.map((emoji) => {
+    const item = document.createElement("li");
+    item.dataset.emoji = emoji.emoji_type;
+    item.dataset.count = String(emoji.count);
+    item.dataset.scaled = String(emoji.scaled);
+    const glyph = document.createElement("span");
+    glyph.className = "glyph";
+    glyph.textContent = emoji.emoji_type;
+    const count = document.createElement("span");
+    count.textContent = `${emoji.count.toLocaleString()} → ${emoji.scaled} in the swarm`;
+    item.append(glyph, count);
+    return item;
+  }));
+}
+
+function stopWatching() {
+  watching?.stream.stop();
+  watching?.pad.destroy();
+  watching = null;
+}
+
+function showAuth(message, focus = false) {
+  document.title = "EmoStream · live reactions";
+  $("watch-view").hidden = true;
+  $("session").hidden = true;
+  $("auth-view").hidden = false;
+  showBanner("");
+  showNotice("");
+  setMode("login");
+  if (message) showAuthError(message);
+  // Not on first load: on a phone that would pop the keyboard over the page.
+  if (message || focus) $("name").focus();
+}
+
+// ---- wiring ----------------------------------------------------------------------------------------------
+
+$("auth-form").addEventListener("submit", submitAuth);
+$("tab-login").addEventListener("click", () => setMode("login"));
+$("tab-signup").addEventListener("click", () => setMode("signup"));
+$("auth-form").parentElement.querySelector('[role="tablist"]').addEventListener("keydown", (event) => {
+  if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+  setMode(mode === "login" ? "signup" : "login");
+  $(mode === "login" ? "tab-login" : "tab-signup").focus();
+});
+$("notice-retry").addEventListener("click", () => watching?.stream.retry());
+$("logout").addEventListener("click", () => {
+  stopWatching();
+  sessionStorage.removeItem(SESSION_KEY);
+  showAuth(undefined, true);
+});
+window.addEventListener("pagehide", () => watching?.stream.stop());
+
+if (loadSession()) startWatching();
+else showAuth();
