@@ -13,8 +13,8 @@ PYTEST_VERSION=9.2.0
 if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then
     echo "==> installing chromium and fonts-noto-color-emoji (Debian packages)"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get install -y chromium fonts-noto-color-emoji \
-        || { $SUDO apt-get update && $SUDO apt-get install -y chromium fonts-noto-color-emoji; }
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y chromium fonts-noto-color-emoji \
+        || { $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y chromium fonts-noto-color-emoji; }
 fi
 
 if ! .venv/bin/python -c "import playwright, pytest, sys; from importlib.metadata import version; \
