@@ -7,7 +7,7 @@ import ServiceLifecycle
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Start the whole system in one process on the embedded event log (no Kafka, no database).")
+        abstract: "Start the whole system in one process on the embedded event log and an SQLite store (no Kafka, no database server).")
 
     @Option(help: "Address to listen on (env: EMOSTREAM_HOST).")
     var host: String = Env.value("EMOSTREAM_HOST", "127.0.0.1")
