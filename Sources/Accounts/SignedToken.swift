@@ -7,6 +7,8 @@ public struct TokenClaims: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable {
         case session
         case ticket
+        /// The operator of the admin page.
+        case `operator`
     }
 
     public var kind: Kind

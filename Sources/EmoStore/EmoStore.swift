@@ -54,6 +54,8 @@ public protocol EmoStore: Sendable {
     /// lease lapsed, and every session on a node whose heartbeat is older than `nodeTTL`.
     /// Returns the number of deleted sessions.
     func sweepExpired(now: Date, nodeTTL: Duration) async throws -> Int
+    /// Live sessions (reserved with an unexpired ticket, or active with a fresh lease, on a live node) per tier.
+    func sessionsByTier(now: Date, nodeTTL: Duration) async throws -> [Tier: Int]
 }
 
 extension EmoStore {

@@ -41,6 +41,7 @@ public struct EmoStreamSystem: Service {
 
     public func run() async throws {
         let metrics = PrometheusMetricsFactory(registry: registry)
+        let stats = PipelineStats()
         let backend = try AccountsBackend(
             configuration: configuration.accounts, dataDirectory: configuration.dataDirectory, logger: logger)
         let (store, migration, signer) = (backend.store, backend.migration, backend.signer)
@@ -73,7 +74,9 @@ public struct EmoStreamSystem: Service {
                 log: log, configuration: .init(window: configuration.window, name: "processor-1"), logger: logger,
                 metrics: metrics))
         services.append(
-            MainPublisher(log: log, configuration: .init(scaleDown: configuration.scaleDown), logger: logger, metrics: metrics))
+            MainPublisher(
+                log: log, configuration: .init(scaleDown: configuration.scaleDown), logger: logger, metrics: metrics,
+                stats: stats))
         var hubs: [BurstHub] = []
         var admissions: [any ViewerAdmission] = []
         for index in 0..<configuration.nodes {
@@ -111,8 +114,8 @@ public struct EmoStreamSystem: Service {
             log: log,
             configuration: .init(
                 maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents)),
-            metrics: metrics)
-        let router = try backend.gatewayRouter(ingest: ingest, registry: registry, logger: logger)
+            metrics: metrics, stats: stats)
+        let router = try backend.gatewayRouter(ingest: ingest, stats: stats, registry: registry, logger: logger)
         services.append(backend.sweeper(logger: logger))
         services.append(
             GatewayServer.buildApplication(

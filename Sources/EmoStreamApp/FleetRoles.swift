@@ -40,7 +40,7 @@ public struct FleetGateway: Service {
         let backend = try AccountsBackend(
             configuration: configuration.accounts, dataDirectory: configuration.dataDirectory, logger: logger)
         let migration = backend.migration
-        let router = try backend.gatewayRouter(ingest: nil, registry: registry, logger: logger)
+        let router = try backend.gatewayRouter(ingest: nil, stats: nil, registry: registry, logger: logger)
         let host = configuration.advertisedHost
         let logger = logger
         let gateway = GatewayServer.buildApplication(

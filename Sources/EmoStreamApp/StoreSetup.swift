@@ -1,4 +1,5 @@
 import Accounts
+import EmoCore
 import EmoStore
 import EmoWeb
 import Gateway
@@ -60,6 +61,8 @@ public struct AccountsConfiguration: Sendable {
     /// A node that has not heartbeated for this long gets no viewers and loses its sessions.
     public var nodeTTL: Duration = .seconds(10)
     public var heartbeatInterval: Duration = .seconds(2)
+    /// The operator password of `/admin`; nil disables the admin page and API.
+    public var adminPassword: String?
 
     public init() {}
 }
@@ -80,7 +83,9 @@ struct AccountsBackend {
 
     /// The gateway's routes over this backend, the web app included; `ingest` is nil where reactions are not
     /// accepted.
-    func gatewayRouter(ingest: IngestController?, registry: PrometheusCollectorRegistry, logger: Logger) throws -> Router<BasicRequestContext> {
+    func gatewayRouter(
+        ingest: IngestController?, stats: PipelineStats?, registry: PrometheusCollectorRegistry, logger: Logger
+    ) throws -> Router<BasicRequestContext> {
         var placement = PlacementController.Configuration()
         placement.ticketLifetime = configuration.ticketLifetime
         placement.nodeTTL = configuration.nodeTTL
@@ -90,7 +95,10 @@ struct AccountsBackend {
                 store: store, hasher: PasswordHasher(cost: configuration.bcryptCost), signer: signer,
                 tokenLifetime: configuration.tokenLifetime, logger: logger),
             placement: PlacementController(store: store, signer: signer, configuration: placement, logger: logger),
-            store: store, nodeTTL: configuration.nodeTTL, registry: registry, web: try WebController())
+            store: store, nodeTTL: configuration.nodeTTL, registry: registry, web: try WebController(),
+            admin: AdminController(
+                password: configuration.adminPassword, store: store, signer: signer, nodeTTL: configuration.nodeTTL,
+                stats: stats))
     }
 
     func sweeper(logger: Logger) -> SessionSweeper {

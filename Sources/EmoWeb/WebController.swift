@@ -19,6 +19,7 @@ public struct WebController: Sendable {
     public init(directory: URL) throws {
         let index = try WebAsset(file: directory.appendingPathComponent("index.html"))
         var assets = ["/": index, "/index.html": index]
+        assets["/admin"] = try WebAsset(file: directory.appendingPathComponent("admin.html"))
         let assetDirectory = directory.appendingPathComponent("assets")
         for name in try FileManager.default.contentsOfDirectory(atPath: assetDirectory.path).sorted()
         where !name.hasPrefix(".") {
@@ -35,7 +36,7 @@ public struct WebController: Sendable {
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
-        for path in ["/", "/index.html"] {
+        for path in ["/", "/index.html", "/admin"] {
             router.get(RouterPath(path)) { request, _ in try serve(path, request) }
             router.head(RouterPath(path)) { request, _ in try serve(path, request, includeBody: false) }
         }

@@ -40,7 +40,7 @@ public enum GatewayServer {
     /// web app at `/` when given.
     public static func buildRouter(
         ingest: IngestController?, accounts: AccountsController, placement: PlacementController, store: any EmoStore,
-        nodeTTL: Duration, registry: PrometheusCollectorRegistry, web: WebController? = nil
+        nodeTTL: Duration, registry: PrometheusCollectorRegistry, web: WebController? = nil, admin: AdminController? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
@@ -48,6 +48,7 @@ public enum GatewayServer {
         ingest?.addRoutes(to: router)
         accounts.addRoutes(to: router)
         placement.addRoutes(to: router)
+        admin?.addRoutes(to: router)
         router.get("/api/nodes") { _, _ in
             try jsonResponse(
                 encoding: try await store.nodes(now: Date(), nodeTTL: nodeTTL).filter(\.isLive).map {

@@ -27,10 +27,14 @@ public struct IngestController: Sendable {
     let accepted: Counter
     let rejected: Counter
     let overloaded: Counter
+    let stats: PipelineStats?
 
-    public init(log: any EventLog, configuration: Configuration = .init(), metrics: any MetricsFactory) {
+    public init(
+        log: any EventLog, configuration: Configuration = .init(), metrics: any MetricsFactory, stats: PipelineStats? = nil
+    ) {
         self.log = log
         self.configuration = configuration
+        self.stats = stats
         self.accepted = Counter(label: "emostream_reactions_accepted_total", factory: metrics)
         self.rejected = Counter(label: "emostream_ingest_rejected_total", factory: metrics)
         self.overloaded = Counter(label: "emostream_ingest_overloaded_total", factory: metrics)
@@ -46,6 +50,7 @@ public struct IngestController: Sendable {
         do {
             let count = try await accept(request)
             accepted.increment(by: count)
+            stats?.reactionsAccepted(count)
             return jsonResponse(["accepted": count], status: .accepted)
         } catch let error as APIError {
             if error.status == .serviceUnavailable { overloaded.increment() } else { rejected.increment() }

@@ -30,9 +30,14 @@ public struct MainPublisher: Service {
     let logger: Logger
     let burstsPublished: Counter
     let duplicatesDropped: Counter
+    let stats: PipelineStats?
 
-    public init(log: any EventLog, configuration: Configuration, logger: Logger, metrics: any MetricsFactory) {
+    public init(
+        log: any EventLog, configuration: Configuration, logger: Logger, metrics: any MetricsFactory,
+        stats: PipelineStats? = nil
+    ) {
         self.log = log
+        self.stats = stats
         self.configuration = configuration
         self.logger = logger
         self.burstsPublished = Counter(label: "emostream_bursts_published_total", factory: metrics)
@@ -79,6 +84,7 @@ public struct MainPublisher: Service {
                 }
                 try await log.append(records, to: Topics.bursts)
                 burstsPublished.increment(by: bursts.count)
+                stats?.burstsPublished(bursts.count)
             }
             // Reports of windows still pending are needed again after a restart: commit only past complete ones.
             if assembler.pendingWindowCount == 0 {

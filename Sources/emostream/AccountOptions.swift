@@ -18,12 +18,16 @@ struct AccountOptions: ParsableArguments {
     @Option(help: "A node silent for this long gets no viewers and loses its sessions (env: EMOSTREAM_NODE_TTL).")
     var nodeTTL: DurationArgument = Env.value("EMOSTREAM_NODE_TTL", DurationArgument(.seconds(10)))
 
+    @Option(help: ArgumentHelp("Operator password of the /admin page; without it the page is off (env: EMOSTREAM_ADMIN_PASSWORD).", valueName: "password"))
+    var adminPassword: String? = Env.string("EMOSTREAM_ADMIN_PASSWORD")
+
     @Option(help: "bcrypt cost of password hashes, 4-16 (env: EMOSTREAM_BCRYPT_COST).")
     var bcryptCost: Int = Env.int("EMOSTREAM_BCRYPT_COST", 10)
 
     func validate() throws {
         guard (4...16).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be within 4...16") }
         if let secret, secret.count < 16 { throw ValidationError("--secret must be at least 16 characters") }
+        if let adminPassword, adminPassword.count < 8 { throw ValidationError("--admin-password must be at least 8 characters") }
         guard nodeTTL.milliseconds >= 1000 else { throw ValidationError("--node-ttl must be at least 1s") }
         if let databaseURL, !databaseURL.hasPrefix("postgres://"), !databaseURL.hasPrefix("postgresql://") {
             throw ValidationError("--database-url must be a postgres:// URL")
@@ -39,6 +43,7 @@ struct AccountOptions: ParsableArguments {
         configuration.nodeTTL = nodeTTL.duration
         configuration.heartbeatInterval = min(.seconds(2), nodeTTL.duration / 3)
         configuration.bcryptCost = UInt8(bcryptCost)
+        configuration.adminPassword = adminPassword
         return configuration
     }
 }

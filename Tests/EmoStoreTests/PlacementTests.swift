@@ -150,3 +150,24 @@ struct PlacementTests {
         }
     }
 }
+
+@Suite("Sessions per tier")
+struct SessionsByTierTests {
+    let t0 = TestStores.t0
+
+    @Test(arguments: Backend.allCases)
+    func countsLiveSessionsPerTier(_ backend: Backend) async throws {
+        try await TestStores.with(backend) { stores in
+            let store = stores[0]
+            _ = try await store.createUser(name: "gold", passwordHash: "h", tier: .one, now: t0)
+            _ = try await store.createUser(name: "silver", passwordHash: "h", tier: .two, now: t0)
+            _ = try await store.createUser(name: "bronze", passwordHash: "h", tier: .three, now: t0)
+            try await store.registerNodes([("a", 10)], now: t0)
+            for _ in 0..<3 { _ = try await store.reserve("gold", at: t0) }
+            _ = try await store.reserve("silver", at: t0)
+            #expect(try await store.sessionsByTier(now: t0, nodeTTL: .seconds(10)) == [.one: 3, .two: 1])
+            // Unused tickets (30 s) no longer count once expired.
+            #expect(try await store.sessionsByTier(now: t0.addingTimeInterval(31), nodeTTL: .seconds(60)).isEmpty)
+        }
+    }
+}

@@ -20,6 +20,7 @@ BINARY = Path(os.environ.get("EMOSTREAM_BINARY", ROOT / ".build" / "debug" / "em
 CHROMIUM = os.environ.get("EMOSTREAM_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts"
 READY = re.compile(r"EmoStream ready: (http://[^\s]+)")
+ADMIN_PASSWORD = "operator-pass-123"
 
 
 class System:
@@ -31,7 +32,7 @@ class System:
         self.url = None
         self.process = subprocess.Popen(
             [str(BINARY), "up", "--port", "0", "--node-base-port", "0", "--data-dir", data_dir,
-             "--window", "500ms", "--bcrypt-cost", "4"],
+             "--window", "500ms", "--bcrypt-cost", "4", "--admin-password", ADMIN_PASSWORD],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace")
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()

@@ -90,6 +90,28 @@ extension PostgresEmoStore {
 
     // MARK: Sessions
 
+    public func sessionsByTier(now: Date, nodeTTL: Duration) async throws -> [Tier: Int] {
+        let now = now.emoTruncated
+        let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
+        return try await self.client.withConnection { connection in
+            var counts: [Tier: Int] = [:]
+            for try await (tier, count) in try await connection.query(
+                """
+                SELECT u.tier, count(*) FROM sessions s
+                JOIN nodes n ON n.name = s.node_name JOIN users u ON u.name = s.user_name
+                WHERE n.last_heartbeat >= \(cutoff)
+                  AND ((s.state = 'reserved' AND s.ticket_expires_at > \(now))
+                    OR (s.state = 'active' AND s.lease_renewed_at >= \(cutoff)))
+                GROUP BY u.tier
+                """,
+                logger: self.logger
+            ).decode((Int, Int).self) {
+                counts[try Self.tier(tier)] = count
+            }
+            return counts
+        }
+    }
+
     public func reserveSession(user: String, now: Date, ticketTTL: Duration, nodeTTL: Duration) async throws -> ReservationOutcome {
         let now = now.emoTruncated
         let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated

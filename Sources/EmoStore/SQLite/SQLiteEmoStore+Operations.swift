@@ -88,6 +88,28 @@ extension SQLiteEmoStore {
 
     // MARK: Sessions
 
+    public func sessionsByTier(now: Date, nodeTTL: Duration) async throws -> [Tier: Int] {
+        let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval)
+        return try await self.withConnection { connection in
+            let rows = try await connection.query(
+                """
+                SELECT u.tier AS tier, count(*) AS n FROM sessions s
+                JOIN nodes n ON n.name = s.node_name JOIN users u ON u.name = s.user_name
+                WHERE n.last_heartbeat >= ?2
+                  AND ((s.state = 'reserved' AND s.ticket_expires_at > ?1)
+                    OR (s.state = 'active' AND s.lease_renewed_at >= ?2))
+                GROUP BY u.tier
+                """,
+                [.millis(now), .millis(cutoff)]
+            )
+            var counts: [Tier: Int] = [:]
+            for row in rows {
+                counts[try Self.tier(row.column("tier"))] = row.column("n")?.integer ?? 0
+            }
+            return counts
+        }
+    }
+
     public func reserveSession(user: String, now: Date, ticketTTL: Duration, nodeTTL: Duration) async throws -> ReservationOutcome {
         let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval)
         let expiresAt = now.addingTimeInterval(ticketTTL.emoTimeInterval).emoTruncated

@@ -1,0 +1,103 @@
+import Accounts
+import Crypto
+import EmoCore
+import EmoHTTP
+import EmoStore
+import Foundation
+import Hummingbird
+
+/// The operator API behind `/admin`: `POST /api/admin/login {"password"}` → an operator token;
+/// `GET /api/admin/overview` → nodes with capacity, load and liveness, live sessions per tier, and the pipeline's
+/// totals (the page turns successive totals into rates). Disabled (404 `admin_disabled`) without a password.
+public struct AdminController: Sendable {
+    let password: String?
+    let store: any EmoStore
+    let signer: TokenSigner
+    let nodeTTL: Duration
+    let stats: PipelineStats?
+
+    public init(password: String?, store: any EmoStore, signer: TokenSigner, nodeTTL: Duration, stats: PipelineStats?) {
+        self.password = password
+        self.store = store
+        self.signer = signer
+        self.nodeTTL = nodeTTL
+        self.stats = stats
+    }
+
+    struct Login: Decodable {
+        var password: String
+    }
+
+    struct Overview: Encodable {
+        struct NodeRow: Encodable {
+            var name: String
+            var wsURL: String
+            var capacity: Int
+            var viewers: Int
+            var live: Bool
+            var lastHeartbeat: String
+
+            enum CodingKeys: String, CodingKey {
+                case name, capacity, viewers, live
+                case wsURL = "ws_url"
+                case lastHeartbeat = "last_heartbeat"
+            }
+        }
+
+        var time: String
+        var nodes: [NodeRow]
+        var sessionsByTier: [String: Int]
+        var reactionsAcceptedTotal: Int?
+        var burstsPublishedTotal: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case time, nodes
+            case sessionsByTier = "sessions_by_tier"
+            case reactionsAcceptedTotal = "reactions_accepted_total"
+            case burstsPublishedTotal = "bursts_published_total"
+        }
+    }
+
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.post("/api/admin/login") { request, _ in try await login(request) }
+        router.get("/api/admin/overview") { request, _ in try await overview(request) }
+    }
+
+    func login(_ request: Request) async throws -> Response {
+        guard let password else { throw Self.disabled }
+        let login = try await request.decodeJSONBody(as: Login.self)
+        // Compare digests so that the time taken does not depend on where the strings differ.
+        guard SHA256.hash(data: Data(login.password.utf8)) == SHA256.hash(data: Data(password.utf8)) else {
+            throw APIError(.unauthorized, "invalid_credentials", "wrong operator password")
+        }
+        let expiresAt = Date().addingTimeInterval(12 * 3600)
+        let token = signer.sign(
+            TokenClaims(kind: .operator, subject: "operator", tier: 0, expiresAt: Int64(expiresAt.timeIntervalSince1970)))
+        return jsonResponse(["token": token, "expires_at": ISO8601DateFormatter().string(from: expiresAt)])
+    }
+
+    func overview(_ request: Request) async throws -> Response {
+        guard password != nil else { throw Self.disabled }
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
+            (try? signer.verify(String(header.dropFirst(7)), kind: .operator)) != nil
+        else {
+            throw APIError(.unauthorized, "invalid_token", "log in at /admin first", headers: [.wwwAuthenticate: "Bearer"])
+        }
+        let now = Date()
+        let formatter = ISO8601DateFormatter()
+        let nodes = try await store.nodes(now: now, nodeTTL: nodeTTL).map {
+            Overview.NodeRow(
+                name: $0.name, wsURL: $0.wsURL, capacity: $0.capacity, viewers: $0.viewers, live: $0.isLive,
+                lastHeartbeat: formatter.string(from: $0.lastHeartbeat))
+        }
+        let tiers = try await store.sessionsByTier(now: now, nodeTTL: nodeTTL)
+        return try jsonResponse(
+            encoding: Overview(
+                time: formatter.string(from: now), nodes: nodes,
+                sessionsByTier: Dictionary(uniqueKeysWithValues: Tier.allCases.map { ("\($0.rawValue)", tiers[$0] ?? 0) }),
+                reactionsAcceptedTotal: stats?.reactionsAcceptedTotal, burstsPublishedTotal: stats?.burstsPublishedTotal))
+    }
+
+    static let disabled = APIError(
+        .notFound, "admin_disabled", "the operator page is off: start with --admin-password (EMOSTREAM_ADMIN_PASSWORD)")
+}
