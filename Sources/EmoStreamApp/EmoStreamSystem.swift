@@ -113,9 +113,19 @@ public struct EmoStreamSystem: Service {
         let ingest = IngestController(
             log: log,
             configuration: .init(
-                maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents)),
+                maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents),
+                userRate: configuration.userRate),
             metrics: metrics, stats: stats)
-        let router = try backend.gatewayRouter(ingest: ingest, stats: stats, registry: registry, logger: logger)
+        let drainHubs = hubs
+        let router = try backend.gatewayRouter(
+            ingest: ingest, stats: stats, registry: registry, logger: logger,
+            drain: { name in
+                guard let hub = drainHubs.first(where: { $0.configuration.node == name }),
+                    try await heartbeat.drain(name: name)
+                else { return false }
+                hub.closeAll()  // its viewers reconnect through /api/connect, to the other nodes
+                return true
+            })
         services.append(backend.sweeper(logger: logger))
         services.append(
             GatewayServer.buildApplication(

@@ -84,7 +84,8 @@ struct AccountsBackend {
     /// The gateway's routes over this backend, the web app included; `ingest` is nil where reactions are not
     /// accepted.
     func gatewayRouter(
-        ingest: IngestController?, stats: PipelineStats?, registry: PrometheusCollectorRegistry, logger: Logger
+        ingest: IngestController?, stats: PipelineStats?, registry: PrometheusCollectorRegistry, logger: Logger,
+        drain: (@Sendable (String) async throws -> Bool)? = nil
     ) throws -> Router<BasicRequestContext> {
         var placement = PlacementController.Configuration()
         placement.ticketLifetime = configuration.ticketLifetime
@@ -98,7 +99,7 @@ struct AccountsBackend {
             store: store, nodeTTL: configuration.nodeTTL, registry: registry, web: try WebController(),
             admin: AdminController(
                 password: configuration.adminPassword, store: store, signer: signer, nodeTTL: configuration.nodeTTL,
-                stats: stats))
+                stats: stats, drain: drain))
     }
 
     func sweeper(logger: Logger) -> SessionSweeper {

@@ -21,6 +21,8 @@ public struct SystemConfiguration: Sendable {
     public var stallTimeout: Duration = .seconds(10)
     public var maxBodyBytes: Int = 1 << 20
     public var maxBatchEvents: Int = 10_000
+    /// Reactions per second one `user_id` may send (bursts of twice that); nil: unlimited.
+    public var userRate: Double? = 20
 
     public var accounts = AccountsConfiguration()
 

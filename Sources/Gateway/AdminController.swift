@@ -15,13 +15,19 @@ public struct AdminController: Sendable {
     let signer: TokenSigner
     let nodeTTL: Duration
     let stats: PipelineStats?
+    /// Drains a node of this process (closes its viewers, takes it out of placement); nil where nodes run elsewhere.
+    let drain: (@Sendable (String) async throws -> Bool)?
 
-    public init(password: String?, store: any EmoStore, signer: TokenSigner, nodeTTL: Duration, stats: PipelineStats?) {
+    public init(
+        password: String?, store: any EmoStore, signer: TokenSigner, nodeTTL: Duration, stats: PipelineStats?,
+        drain: (@Sendable (String) async throws -> Bool)? = nil
+    ) {
         self.password = password
         self.store = store
         self.signer = signer
         self.nodeTTL = nodeTTL
         self.stats = stats
+        self.drain = drain
     }
 
     struct Login: Decodable {
@@ -61,6 +67,27 @@ public struct AdminController: Sendable {
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.post("/api/admin/login") { request, _ in try await login(request) }
         router.get("/api/admin/overview") { request, _ in try await overview(request) }
+        router.post("/api/admin/nodes/{name}/drain") { request, context in
+            try await drainNode(request, name: try context.parameters.require("name"))
+        }
+    }
+
+    func drainNode(_ request: Request, name: String) async throws -> Response {
+        try authorize(request)
+        guard let drain else {
+            throw APIError(.notImplemented, "not_supported", "this gateway does not run the nodes; stop the node process instead")
+        }
+        guard try await drain(name) else { throw APIError(.notFound, "unknown_node", "no node named '\(name)' here") }
+        return jsonResponse(["node": name, "drained": true])
+    }
+
+    func authorize(_ request: Request) throws {
+        guard password != nil else { throw Self.disabled }
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
+            (try? signer.verify(String(header.dropFirst(7)), kind: .operator)) != nil
+        else {
+            throw APIError(.unauthorized, "invalid_token", "log in at /admin first", headers: [.wwwAuthenticate: "Bearer"])
+        }
     }
 
     func login(_ request: Request) async throws -> Response {
@@ -77,12 +104,7 @@ public struct AdminController: Sendable {
     }
 
     func overview(_ request: Request) async throws -> Response {
-        guard password != nil else { throw Self.disabled }
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
-            (try? signer.verify(String(header.dropFirst(7)), kind: .operator)) != nil
-        else {
-            throw APIError(.unauthorized, "invalid_token", "log in at /admin first", headers: [.wwwAuthenticate: "Bearer"])
-        }
+        try authorize(request)
         let now = Date()
         let formatter = ISO8601DateFormatter()
         let nodes = try await store.nodes(now: now, nodeTTL: nodeTTL).map {

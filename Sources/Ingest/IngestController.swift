@@ -15,10 +15,13 @@ public struct IngestController: Sendable {
         /// Largest request body accepted (413 above).
         public var maxBodyBytes: Int
         public var batch: IngestBatchDecoder
+        /// Reactions per second each `user_id` may send (in bursts of twice that); nil: no limit.
+        public var userRate: Double?
 
-        public init(maxBodyBytes: Int = 1 << 20, batch: IngestBatchDecoder = .init()) {
+        public init(maxBodyBytes: Int = 1 << 20, batch: IngestBatchDecoder = .init(), userRate: Double? = 20) {
             self.maxBodyBytes = maxBodyBytes
             self.batch = batch
+            self.userRate = userRate
         }
     }
 
@@ -28,6 +31,7 @@ public struct IngestController: Sendable {
     let rejected: Counter
     let overloaded: Counter
     let stats: PipelineStats?
+    let limiter: UserRateLimiter?
 
     public init(
         log: any EventLog, configuration: Configuration = .init(), metrics: any MetricsFactory, stats: PipelineStats? = nil
@@ -35,6 +39,7 @@ public struct IngestController: Sendable {
         self.log = log
         self.configuration = configuration
         self.stats = stats
+        self.limiter = configuration.userRate.map { UserRateLimiter(rate: $0, burst: max(1, Int(($0 * 2).rounded()))) }
         self.accepted = Counter(label: "emostream_reactions_accepted_total", factory: metrics)
         self.rejected = Counter(label: "emostream_ingest_rejected_total", factory: metrics)
         self.overloaded = Counter(label: "emostream_ingest_overloaded_total", factory: metrics)
@@ -80,6 +85,23 @@ public struct IngestController: Sendable {
             if let index = error.index { extra["index"] = index }
             let status: HTTPResponse.Status = error.code == .batchTooLarge ? .contentTooLarge : .badRequest
             throw APIError(status, error.code.rawValue, error.message, extra: extra)
+        }
+        if let limiter {
+            var perUser: [String: Int] = [:]
+            for reaction in reactions { perUser[reaction.userID, default: 0] += 1 }
+            switch limiter.admit(perUser) {
+            case .admitted:
+                break
+            case .wait(let wait):
+                let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
+                throw APIError(
+                    .tooManyRequests, "rate_limited", "too many reactions from one user; retry in \(seconds) s",
+                    extra: ["retry_after": seconds], headers: [.retryAfter: "\(seconds)"])
+            case .exceedsBurst(let user, let limit):
+                throw APIError(
+                    .badRequest, "too_many_from_one_user",
+                    "a request may hold at most \(limit) reactions of one user_id ('\(user)')", extra: ["limit": limit])
+            }
         }
         let records = reactions.map { reaction in
             LogRecord(key: ByteBuffer(string: reaction.userID), value: ByteBuffer(string: reaction.jsonText()))

@@ -36,6 +36,19 @@ public final class NodeHeartbeat: Service {
         logger.info("node registered", metadata: ["node": "\(name)", "ws_url": "\(wsURL)", "capacity": "\(capacity)"])
     }
 
+    /// Takes a node out of placement (capacity 0); its sessions are dropped from the store. Returns false for an
+    /// unknown node.
+    public func drain(name: String) async throws -> Bool {
+        guard let node = nodes.withLock({ nodes -> Registration? in
+            guard let index = nodes.firstIndex(where: { $0.name == name }) else { return nil }
+            nodes[index].capacity = 0
+            return nodes[index]
+        }) else { return false }
+        try await store.registerNode(name: node.name, wsURL: node.wsURL, sseURL: node.sseURL, capacity: 0, now: Date())
+        logger.notice("node drained", metadata: ["node": "\(name)"])
+        return true
+    }
+
     public func run() async throws {
         for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
             for node in nodes.withLock({ $0 }) {

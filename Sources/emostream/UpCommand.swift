@@ -48,12 +48,16 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Largest ingest request body in bytes (env: EMOSTREAM_MAX_BODY).")
     var maxBody: Int = Env.int("EMOSTREAM_MAX_BODY", 1 << 20)
 
+    @Option(help: "Reactions per second one user_id may send, in bursts of twice that; 0 = unlimited (env: EMOSTREAM_USER_RATE).")
+    var userRate: Double = Env.value("EMOSTREAM_USER_RATE", 20)
+
     @OptionGroup var accounts: AccountOptions
 
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         try accounts.validate()
+        guard userRate >= 0 else { throw ValidationError("--user-rate must not be negative") }
         guard (0...65535).contains(port), (0...65535).contains(nodeBasePort) else {
             throw ValidationError("ports must be within 0...65535")
         }
@@ -85,6 +89,7 @@ struct UpCommand: AsyncParsableCommand {
         configuration.ringCapacity = ringSize
         configuration.viewerBuffer = viewerBuffer
         configuration.maxBodyBytes = maxBody
+        configuration.userRate = userRate > 0 ? userRate : nil
         configuration.accounts = accounts.configuration
         let system = EmoStreamSystem(configuration: configuration, logger: logger)
         let group = ServiceGroup(

@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import EmoCore
+import Ingest
 import Foundation
 import Testing
 
@@ -35,5 +37,73 @@ import Testing
         } configure: { configuration in
             configuration.accounts.adminPassword = "operator-password"
         }
+    }
+}
+
+@Suite(.serialized) struct DrainAndRateLimitTests {
+    @Test func drainingANodeMovesItsViewersToAnotherWithoutMissingABurst() async throws {
+        try await withSystem(nodes: 2) { endpoints in
+            let login = try await request(.POST, endpoints.api + "/api/admin/login", body: #"{"password":"operator-password"}"#)
+            let operatorToken = try #require(login.json["token"] as? String)
+            let account = try await Account.make(endpoints.api)
+            let first = try await account.place()
+            let (viewer, task) = connectWebSocket(first.wsURL)
+            defer { task.cancel() }
+            _ = try await viewer.next()
+            _ = try await postReactions(endpoints.api, [("🔥", 3)])
+            #expect(try await viewer.next().seq == 1)
+
+            let drained = try await request(
+                .POST, endpoints.api + "/api/admin/nodes/\(first.node)/drain", contentType: nil, bearer: operatorToken)
+            #expect(drained.status == 200)
+            // The viewer's socket is closed; a burst published meanwhile must not be lost.
+            await #expect(throws: (any Error).self) { _ = try await viewer.next() }
+            _ = try await postReactions(endpoints.api, [("🎉", 2)], user: "after-drain")
+            let second = try await account.place()
+            #expect(second.node != first.node)
+            let (resumed, resumedTask) = connectWebSocket(second.wsURL + "&after=1")
+            defer { resumedTask.cancel() }
+            #expect(try await resumed.next().type == "hello")
+            let missed = try await resumed.next()
+            #expect(missed.seq == 2)
+            #expect(counts(missed) == ["🎉": 2])
+            let unknown = try await request(
+                .POST, endpoints.api + "/api/admin/nodes/nope/drain", contentType: nil, bearer: operatorToken)
+            #expect(unknown.status == 404)
+        } configure: { configuration in
+            configuration.accounts.adminPassword = "operator-password"
+        }
+    }
+
+    @Test func oneUserIsRateLimitedWithoutLosingOtherUsersReactions() async throws {
+        try await withSystem(nodes: 1) { endpoints in
+            let now = EpochMillis.now()
+            func batch(_ users: [(String, Int)]) -> String {
+                "[" + users.flatMap { user, count in
+                    Array(repeating: Reaction(userID: user, emoji: "👏", clientTimestamp: now).jsonText(), count: count)
+                }.joined(separator: ",") + "]"
+            }
+            #expect(try await request(.POST, endpoints.api + "/api/emojis", body: batch([("tapper", 1)])).status == 202)
+            let limited = try await request(.POST, endpoints.api + "/api/emojis", body: batch([("other", 1), ("tapper", 1)]))
+            #expect(limited.status == 429)
+            #expect(limited.json["error"] as? String == "rate_limited")
+            #expect(limited.json["retry_after"] as? String == "10")
+            // All or nothing: "other" lost no token to the refused batch.
+            #expect(try await request(.POST, endpoints.api + "/api/emojis", body: batch([("other", 1)])).status == 202)
+        } configure: { configuration in
+            configuration.userRate = 0.1  // one reaction, then one every 10 s: nothing refills during the test
+        }
+    }
+
+    @Test func tokenBucketsRefillAtTheRateUpToTheBurst() {
+        let limiter = UserRateLimiter(rate: 20, burst: 40)
+        let start = ContinuousClock.now
+        #expect(limiter.admit(["a": 40], now: start) == .admitted)
+        #expect(limiter.admit(["a": 1], now: start) == .wait(.milliseconds(50)))
+        #expect(limiter.admit(["a": 10], now: start.advanced(by: .milliseconds(500))) == .admitted)
+        #expect(limiter.admit(["a": 41], now: start.advanced(by: .seconds(60))) == .exceedsBurst(user: "a", limit: 40))
+        #expect(limiter.admit(["a": 40, "b": 40], now: start.advanced(by: .seconds(60))) == .admitted)
+        #expect(limiter.admit(["a": 1, "c": 1], now: start.advanced(by: .seconds(60))) == .wait(.milliseconds(50)))
+        #expect(limiter.admit(["c": 40], now: start.advanced(by: .seconds(60))) == .admitted)  // c lost nothing
     }
 }
