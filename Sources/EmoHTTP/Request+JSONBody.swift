@@ -28,3 +28,12 @@ extension Request {
         }
     }
 }
+
+extension Request {
+    /// The token of an `Authorization: Bearer <token>` header, or nil.
+    public var bearerToken: String? {
+        guard let header = headers[.authorization], header.lowercased().hasPrefix("bearer ") else { return nil }
+        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+}

@@ -83,9 +83,7 @@ public struct AdminController: Sendable {
 
     func authorize(_ request: Request) throws {
         guard password != nil else { throw Self.disabled }
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
-            (try? signer.verify(String(header.dropFirst(7)), kind: .operator)) != nil
-        else {
+        guard let token = request.bearerToken, (try? signer.verify(token, kind: .operator)) != nil else {
             throw APIError(.unauthorized, "invalid_token", "log in at /admin first", headers: [.wwwAuthenticate: "Bearer"])
         }
     }

@@ -75,13 +75,13 @@ public struct PlacementController: Sendable {
     }
 
     func authenticate(_ request: Request) throws -> TokenClaims {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+        guard let token = request.bearerToken else {
             throw APIError(
                 .unauthorized, "missing_token", "send Authorization: Bearer <token> from POST /api/login",
                 headers: [.wwwAuthenticate: "Bearer"])
         }
         do {
-            return try signer.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), kind: .session)
+            return try signer.verify(token, kind: .session)
         } catch .expired {
             throw APIError(.unauthorized, "token_expired", "the token has expired; log in again", headers: [.wwwAuthenticate: "Bearer"])
         } catch {
