@@ -101,6 +101,7 @@ let package = Package(
             name: "Publisher",
             dependencies: [
                 "EmoCore", "EventLog",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -191,7 +192,12 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["EmoCore", "EventLog", "Processor", "Publisher", "Node"],
+            dependencies: [
+                "EmoCore", "EventLog", "Processor", "Publisher", "Node",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -67,11 +67,15 @@ public struct PollResult: Sendable {
     public var watermark: Int64?
     /// The partitions this consumer owns now.
     public var assignment: [Int]
+    /// Changes whenever the consumer's positions were reset to the committed offsets (a new assignment, a group
+    /// rebalance): whatever was counted from earlier polls and not yet committed will be read again.
+    public var generation: Int64
 
-    public init(records: [ConsumedRecord], watermark: Int64?, assignment: [Int]) {
+    public init(records: [ConsumedRecord], watermark: Int64?, assignment: [Int], generation: Int64 = 0) {
         self.records = records
         self.watermark = watermark
         self.assignment = assignment
+        self.generation = generation
     }
 }
 

@@ -50,6 +50,8 @@ struct ConsumerState {
     let options: ConsumerOptions
     var positions: [Int: Int64] = [:]
     var assignment: [Int] = []
+    /// Bumped whenever the assignment changes (and positions restart from the committed offsets).
+    var generation: Int64 = 0
 }
 
 struct GroupKey: Hashable {
@@ -214,6 +216,7 @@ struct LogState {
             let assignment = groupState.assignment(of: id, partitions: log.partitions.count)
             if assignment != consumer.assignment {
                 consumer.assignment = assignment
+                consumer.generation += 1
                 consumer.positions = Dictionary(
                     uniqueKeysWithValues: assignment.map { ($0, groupState.committed[$0] ?? 0) })
             }
@@ -253,7 +256,8 @@ struct LogState {
             }.min()
         }
 
-        return PollResult(records: records, watermark: watermark, assignment: consumer.assignment)
+        return PollResult(
+            records: records, watermark: watermark, assignment: consumer.assignment, generation: consumer.generation)
     }
 
     mutating func commit(consumer id: UInt64, offsets: [Int: Int64]) throws -> [Signal] {

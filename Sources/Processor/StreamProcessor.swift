@@ -37,6 +37,7 @@ public struct StreamProcessor: Service {
     let reactionsCounted: Counter
     let reportsWritten: Counter
     let undecodable: Counter
+    let lateReactions: Counter
 
     public init(log: any EventLog, configuration: Configuration, logger: Logger, metrics: any MetricsFactory) {
         self.log = log
@@ -48,6 +49,7 @@ public struct StreamProcessor: Service {
         self.reactionsCounted = Counter(label: "emostream_processor_reactions_total", dimensions: dimensions, factory: metrics)
         self.reportsWritten = Counter(label: "emostream_processor_reports_total", dimensions: dimensions, factory: metrics)
         self.undecodable = Counter(label: "emostream_processor_undecodable_total", dimensions: dimensions, factory: metrics)
+        self.lateReactions = Counter(label: "emostream_processor_late_reactions_total", dimensions: dimensions, factory: metrics)
     }
 
     public func run() async throws {
@@ -69,9 +71,10 @@ public struct StreamProcessor: Service {
     func process(_ consumer: any LogConsumer) async throws {
         var aggregator = WindowAggregator(window: configuration.window)
         let decoder = JSONDecoder()
+        var lateSeen = 0
         while !Task.isCancelled {
             let poll = try await consumer.poll(maxWait: pollWait(aggregator))
-            aggregator.assign(poll.assignment)
+            aggregator.assign(poll.assignment, generation: poll.generation)
             for record in poll.records {
                 guard let reaction = try? decoder.decode(Reaction.self, from: record.value) else {
                     undecodable.increment()
@@ -83,13 +86,23 @@ public struct StreamProcessor: Service {
                     channel: reaction.channel, emoji: reaction.emoji)
             }
             reactionsCounted.increment(by: poll.records.count)
+            if aggregator.lateReactions > lateSeen {
+                lateReactions.increment(by: aggregator.lateReactions - lateSeen)
+                lateSeen = aggregator.lateReactions
+            }
             guard let watermark = poll.watermark,
                 let report = aggregator.close(upTo: watermark, processor: configuration.name)
             else { continue }
             let value = try JSONEncoder().encode(report)
             try await log.append([LogRecord(value: ByteBuffer(data: value))], to: Topics.windowResults)
             reportsWritten.increment()
-            try await consumer.commit(aggregator.committableOffsets())
+            do {
+                try await consumer.commit(aggregator.committableOffsets())
+            } catch {
+                // A rebalance took the partitions away meanwhile: their next owner re-reads them from the last
+                // commit and the publisher drops what this report already contributed.
+                logger.info("could not commit offsets", metadata: ["error": "\(error)"])
+            }
             if !report.windows.isEmpty {
                 logger.debug("windows closed", metadata: ["windows": "\(report.windows.map(\.start))"])
             }

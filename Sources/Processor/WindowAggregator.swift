@@ -11,6 +11,10 @@ public struct WindowAggregator: Sendable {
     /// partition → next offset to read.
     private var positions: [Int: Int64] = [:]
     public private(set) var assignment: [Int] = []
+    /// The consumer generation the state belongs to.
+    public private(set) var generation: Int64 = 0
+    /// Reactions that arrived after their window had closed, counted into the oldest open window instead.
+    public private(set) var lateReactions = 0
     /// The highest watermark reported so far.
     public private(set) var reportedWatermark: EpochMillis?
 
@@ -19,8 +23,20 @@ public struct WindowAggregator: Sendable {
     }
 
     /// Adopts a new partition assignment; counts of partitions given away are dropped (their new owner re-reads
-    /// them from the committed offsets).
-    public mutating func assign(_ partitions: [Int]) {
+    /// them from the committed offsets). A new `generation` means the consumer re-reads every partition from the
+    /// committed offsets, so every uncommitted count is dropped.
+    public mutating func assign(_ partitions: [Int], generation: Int64 = 0) {
+        if generation != self.generation {
+            self.generation = generation
+            open = [:]
+            firstOffsets = [:]
+            positions = [:]
+            // Re-read records of windows already reported must go to those windows again (the publisher drops
+            // the duplicate contributions), not count as late.
+            reportedWatermark = nil
+            assignment = partitions
+            return
+        }
         guard partitions != assignment else { return }
         let kept = Set(partitions)
         for start in open.keys {
@@ -32,7 +48,13 @@ public struct WindowAggregator: Sendable {
     }
 
     public mutating func add(partition: Int, offset: Int64, timestamp: EpochMillis, channel: String, emoji: String) {
-        let start = window.start(of: timestamp)
+        var start = window.start(of: timestamp)
+        if let reported = reportedWatermark, start + window.lengthMillis <= reported {
+            // Its window was already reported (the log's lateness allowance was exceeded): count it in the oldest
+            // window still open rather than lose it.
+            lateReactions += 1
+            start = window.start(of: reported)
+        }
         open[start, default: [:]][partition, default: [:]][channel, default: [:]][emoji, default: 0] += 1
         if firstOffsets[start]?[partition] == nil {
             firstOffsets[start, default: [:]][partition] = offset

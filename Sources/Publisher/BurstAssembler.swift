@@ -20,10 +20,14 @@ public struct BurstAssembler: Sendable {
         var partitions: [Int: [String: [String: Int]]] = [:]
     }
 
-    public init(sourcePartitions: Int, scaleDown: ScaleDown, lastSeq: [String: UInt64] = [:]) {
+    /// `lastSeq` and `publishedUpTo` resume a publisher that restarts: what the bursts topic already holds.
+    public init(
+        sourcePartitions: Int, scaleDown: ScaleDown, lastSeq: [String: UInt64] = [:], publishedUpTo: EpochMillis = .min
+    ) {
         self.sourcePartitions = sourcePartitions
         self.scaleDown = scaleDown
         self.lastSeq = lastSeq
+        self.publishedUpTo = publishedUpTo
     }
 
     /// Adds a report; returns how many (window, partition) contributions were duplicates and ignored.

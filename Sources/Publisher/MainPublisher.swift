@@ -1,5 +1,6 @@
 import EmoCore
 import EventLog
+import DequeModule
 import Foundation
 import Logging
 import Metrics
@@ -14,14 +15,17 @@ public struct MainPublisher: Service {
         public var scaleDown: ScaleDown
         public var group: String
         public var maxPollWait: Duration
+        /// Bursts read back from the end of `publisher-emojis` at start to resume `seq` numbering.
+        public var recoveryTail: Int
 
         public init(
             scaleDown: ScaleDown = ScaleDown(), group: String = "emostream-publisher",
-            maxPollWait: Duration = .milliseconds(500)
+            maxPollWait: Duration = .milliseconds(500), recoveryTail: Int = 10_000
         ) {
             self.scaleDown = scaleDown
             self.group = group
             self.maxPollWait = maxPollWait
+            self.recoveryTail = recoveryTail
         }
     }
 
@@ -46,12 +50,21 @@ public struct MainPublisher: Service {
 
     public func run() async throws {
         let partitions = try await log.partitionCount(of: Topics.reactions)
+        let resumed = try await recoverPublishedState()
         let consumer = try await log.makeConsumer(
             ConsumerOptions(topic: Topics.windowResults, group: configuration.group, start: .earliest, clientID: "publisher"))
-        logger.info("main publisher started", metadata: ["source_partitions": "\(partitions)"])
+        logger.info(
+            "main publisher started",
+            metadata: [
+                "source_partitions": "\(partitions)", "resumed_channels": "\(resumed.lastSeq.count)",
+                "published_up_to": "\(resumed.publishedUpTo == .min ? "-" : ISO8601Millis.format(resumed.publishedUpTo))",
+            ])
+        let assembler = BurstAssembler(
+            sourcePartitions: partitions, scaleDown: configuration.scaleDown, lastSeq: resumed.lastSeq,
+            publishedUpTo: resumed.publishedUpTo)
         do {
             try await cancelWhenGracefulShutdown {
-                try await publish(consumer, sourcePartitions: partitions)
+                try await publish(consumer, assembler: assembler)
             }
         } catch is CancellationError {
             // Graceful shutdown.
@@ -60,20 +73,50 @@ public struct MainPublisher: Service {
         logger.info("main publisher stopped")
     }
 
-    func publish(_ consumer: any LogConsumer, sourcePartitions: Int) async throws {
-        var assembler = BurstAssembler(sourcePartitions: sourcePartitions, scaleDown: configuration.scaleDown)
+    /// What an earlier run of the publisher already appended to `publisher-emojis`: the last `seq` per channel and
+    /// the end of the last published window, so that a restarted publisher neither re-publishes windows nor
+    /// restarts numbering.
+    func recoverPublishedState() async throws -> (lastSeq: [String: UInt64], publishedUpTo: EpochMillis) {
+        let consumer = try await log.makeConsumer(
+            ConsumerOptions(topic: Topics.bursts, start: .tail(configuration.recoveryTail), clientID: "publisher-recovery"))
+        let decoder = JSONDecoder()
+        var lastSeq: [String: UInt64] = [:]
+        var publishedUpTo = EpochMillis.min
+        do {
+            while true {
+                let poll = try await consumer.poll(maxWait: .milliseconds(300))
+                if poll.records.isEmpty { break }
+                for record in poll.records {
+                    guard let burst = try? decoder.decode(Burst.self, from: record.value) else { continue }
+                    lastSeq[burst.channel] = max(lastSeq[burst.channel] ?? 0, burst.seq)
+                    publishedUpTo = max(publishedUpTo, burst.windowEnd)
+                }
+            }
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        await consumer.close()
+        return (lastSeq, publishedUpTo)
+    }
+
+    func publish(_ consumer: any LogConsumer, assembler: BurstAssembler) async throws {
+        var assembler = assembler
+        var progress = ReportProgress()
         let decoder = JSONDecoder()
         let encoder = JSONEncoder()
         while !Task.isCancelled {
             let poll = try await consumer.poll(maxWait: configuration.maxPollWait)
+            if poll.generation != progress.generation { progress = ReportProgress(generation: poll.generation) }
             guard !poll.records.isEmpty else { continue }
-            var next: [Int: Int64] = [:]
             for record in poll.records {
-                next[record.partition] = record.offset + 1
                 guard let report = try? decoder.decode(ProcessorReport.self, from: record.value) else {
                     logger.warning("skipping an undecodable processor report", metadata: ["offset": "\(record.offset)"])
+                    progress.read(partition: record.partition, offset: record.offset, lastWindowEnd: .min)
                     continue
                 }
+                progress.read(
+                    partition: record.partition, offset: record.offset, lastWindowEnd: report.windows.map(\.end).max() ?? .min)
                 let duplicates = assembler.add(report)
                 if duplicates > 0 { duplicatesDropped.increment(by: duplicates) }
             }
@@ -86,10 +129,49 @@ public struct MainPublisher: Service {
                 burstsPublished.increment(by: bursts.count)
                 stats?.burstsPublished(bursts.count)
             }
-            // Reports of windows still pending are needed again after a restart: commit only past complete ones.
-            if assembler.pendingWindowCount == 0 {
-                try await consumer.commit(next)
+            // Reports of windows still pending are needed again after a restart: commit only up to the first one.
+            let offsets = progress.committable(publishedUpTo: assembler.publishedUpTo)
+            if !offsets.isEmpty {
+                do {
+                    try await consumer.commit(offsets)
+                } catch {
+                    logger.info("could not commit offsets", metadata: ["error": "\(error)"])
+                }
             }
         }
+    }
+}
+
+/// Which read reports the publisher still needs: per `emoji-counts` partition, the offsets of reports holding a
+/// window that is not published yet.
+struct ReportProgress {
+    var generation: Int64 = 0
+    private var outstanding: [Int: Deque<(offset: Int64, lastWindowEnd: EpochMillis)>] = [:]
+    private var nextOffset: [Int: Int64] = [:]
+    private var committed: [Int: Int64] = [:]
+
+    init(generation: Int64 = 0) {
+        self.generation = generation
+    }
+
+    mutating func read(partition: Int, offset: Int64, lastWindowEnd: EpochMillis) {
+        outstanding[partition, default: []].append((offset, lastWindowEnd))
+        nextOffset[partition] = offset + 1
+    }
+
+    /// Offsets to commit now (only those that moved): up to the first report with an unpublished window.
+    mutating func committable(publishedUpTo: EpochMillis) -> [Int: Int64] {
+        var offsets: [Int: Int64] = [:]
+        for (partition, next) in nextOffset {
+            var queue = outstanding[partition] ?? []
+            while let first = queue.first, first.lastWindowEnd <= publishedUpTo { queue.removeFirst() }
+            outstanding[partition] = queue
+            let offset = queue.first?.offset ?? next
+            if committed[partition] != offset {
+                committed[partition] = offset
+                offsets[partition] = offset
+            }
+        }
+        return offsets
     }
 }

@@ -52,4 +52,33 @@ import Testing
         let report = try #require(reportResult)
         #expect(report.windows.first?.partitions.map(\.partition) == [1])
     }
+
+    @Test func aNewGenerationDropsEverythingUncommittedSoReReadRecordsCountOnce() throws {
+        var aggregator = WindowAggregator(window: WindowSpec(lengthMillis: 1000))
+        aggregator.assign([0], generation: 1)
+        aggregator.add(partition: 0, offset: 0, timestamp: 100, channel: "main", emoji: "😀")
+        _ = aggregator.close(upTo: 1000, processor: "p")
+        aggregator.add(partition: 0, offset: 1, timestamp: 1100, channel: "main", emoji: "😀")
+        // A rebalance gave the same partition back: the consumer re-reads from the committed offset (1).
+        aggregator.assign([0], generation: 2)
+        #expect(aggregator.openWindowCount == 0)
+        aggregator.add(partition: 0, offset: 1, timestamp: 1100, channel: "main", emoji: "😀")
+        let result = aggregator.close(upTo: 2000, processor: "p")
+        let report = try #require(result)
+        #expect(report.windows.map(\.start) == [1000])
+        #expect(report.windows[0].partitions == [PartitionCounts(partition: 0, channels: ["main": ["😀": 1]])])
+        #expect(aggregator.lateReactions == 0)
+    }
+
+    @Test func aReactionArrivingAfterItsWindowClosedIsCountedInTheOldestOpenWindow() throws {
+        var aggregator = WindowAggregator(window: WindowSpec(lengthMillis: 1000))
+        aggregator.assign([0])
+        _ = aggregator.close(upTo: 2500, processor: "p")
+        aggregator.add(partition: 0, offset: 0, timestamp: 1500, channel: "main", emoji: "😢")
+        #expect(aggregator.lateReactions == 1)
+        let result = aggregator.close(upTo: 3000, processor: "p")
+        let report = try #require(result)
+        #expect(report.windows.map(\.start) == [2000])
+        #expect(report.windows[0].partitions == [PartitionCounts(partition: 0, channels: ["main": ["😢": 1]])])
+    }
 }

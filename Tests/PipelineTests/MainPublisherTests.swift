@@ -1,0 +1,56 @@
+import EmoCore
+import EventLog
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import NIOFoundationCompat
+import Publisher
+import Testing
+
+@Suite struct MainPublisherTests {
+    func report(_ start: EpochMillis, _ counts: [String: Int]) throws -> LogRecord {
+        let report = ProcessorReport(
+            processor: "p", watermark: start + 2000, partitions: [0],
+            windows: [WindowCounts(start: start, end: start + 2000, partitions: [PartitionCounts(partition: 0, channels: ["main": counts])])])
+        return LogRecord(value: ByteBuffer(data: try JSONEncoder().encode(report)))
+    }
+
+    /// Runs a publisher until `count` bursts are in `publisher-emojis` in all, then stops it.
+    func runPublisher(_ log: EmbeddedEventLog, untilBursts count: Int) async throws -> [Burst] {
+        let publisher = MainPublisher(
+            log: log, configuration: .init(scaleDown: ScaleDown(scale: 1), maxPollWait: .milliseconds(50)),
+            logger: Logger(label: "test"), metrics: NOOPMetricsHandler.instance)
+        let task = Task { try await publisher.run() }
+        defer { task.cancel() }
+        let reader = try await log.makeConsumer(ConsumerOptions(topic: Topics.bursts, start: .earliest))
+        var bursts: [Burst] = []
+        while bursts.count < count {
+            for record in try await reader.poll(maxWait: .seconds(1)).records {
+                bursts.append(try JSONDecoder().decode(Burst.self, from: record.value))
+            }
+        }
+        await reader.close()
+        task.cancel()
+        _ = await task.result
+        return bursts
+    }
+
+    @Test func aRestartedPublisherResumesSeqAndDoesNotRepublish() async throws {
+        let log = EmbeddedEventLog(configuration: .init(partitionCapacity: 1000))
+        try await log.ensureTopic(Topics.reactions, partitions: 1)
+        try await log.ensureTopic(Topics.windowResults, partitions: 1)
+        try await log.ensureTopic(Topics.bursts, partitions: 1)
+
+        try await log.append([try report(0, ["😀": 3])], to: Topics.windowResults)
+        let first = try await runPublisher(log, untilBursts: 1)
+        #expect(first.map(\.seq) == [1])
+
+        // A processor that died before committing re-emits window 0; then window 2000 closes.
+        try await log.append([try report(0, ["😀": 3]), try report(2000, ["😢": 4])], to: Topics.windowResults)
+        let all = try await runPublisher(log, untilBursts: 2)
+        #expect(all.map(\.seq) == [1, 2])
+        #expect(all.map(\.windowStart) == [0, 2000])
+        #expect(all[1].total == 4)
+    }
+}
