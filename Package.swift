@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "emostream", targets: ["emostream"]),
         .library(name: "EmoCore", targets: ["EmoCore"]),
         .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "KafkaWire", targets: ["KafkaWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -46,6 +47,28 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Native Kafka protocol client on SwiftNIO: producer, consumer group, admin.
+        .target(
+            name: "KafkaWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Throughput benchmark of KafkaWire against a broker (bench/kafka_throughput.py runs it).
+        .executableTarget(
+            name: "kafkawire-bench",
+            dependencies: [
+                "KafkaWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -175,6 +198,16 @@ let package = Package(
         ),
         .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KafkaWireTests",
+            dependencies: [
+                "KafkaWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EmoStoreTests",
             dependencies: ["EmoStore", .product(name: "PostgresNIO", package: "postgres-nio")],

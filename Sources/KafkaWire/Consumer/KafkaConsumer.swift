@@ -1,0 +1,184 @@
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// A consumer: either a member of a consumer group (classic protocol, range assignor, eager rebalancing) or a
+/// reader of manually assigned partitions. Pull-based: `run()` fetches into a bounded buffer that `poll` drains.
+///
+/// Group membership, heartbeats (on their own task and connection) and fetching happen inside `run()`; `poll`
+/// only returns what was fetched. Offsets are committed explicitly with ``commit(_:)``.
+public final class KafkaConsumer: Service, Sendable {
+    let configuration: KafkaConsumerConfiguration
+    let logger: Logger
+    let cluster: KafkaCluster
+    let state = Mutex(ConsumerState())
+    /// Membership changes, rejoin requests, shutdown: wakes the group and heartbeat loops.
+    let control = AsyncCondition()
+    /// Buffer space or assignment changes: wakes the fetcher.
+    let fetchWake = AsyncCondition()
+    /// New messages or assignment changes: wakes pollers.
+    let arrivals = AsyncCondition()
+
+    public init(configuration: KafkaConsumerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        var logger = logger
+        if case .group(let id, _) = configuration.subscription { logger[metadataKey: "group"] = "\(id)" }
+        self.logger = logger
+        self.cluster = KafkaCluster(configuration: configuration.client, logger: logger)
+    }
+
+    public var messages: KafkaConsumerMessages { KafkaConsumerMessages(consumer: self) }
+
+    func notifyAll() {
+        control.notifyAll()
+        fetchWake.notifyAll()
+        arrivals.notifyAll()
+    }
+
+    public func triggerGracefulShutdown() {
+        let changed = state.withLock { state -> Bool in
+            guard !state.shutdown else { return false }
+            state.shutdown = true
+            return true
+        }
+        if changed {
+            logger.debug("consumer shutting down")
+            notifyAll()
+        }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.runFetcher() }
+                switch self.configuration.subscription {
+                case .group(let id, let topics):
+                    group.addTask { await self.runGroup(id: id, topics: topics) }
+                    group.addTask { await self.runHeartbeats(groupID: id) }
+                case .partitions(let starts):
+                    group.addTask { await self.runManualAssignment(starts) }
+                }
+                await group.waitForAll()
+            }
+        } onGracefulShutdown: {
+            self.triggerGracefulShutdown()
+        }
+        triggerGracefulShutdown()
+        await cluster.close()
+        logger.debug("consumer stopped")
+    }
+
+    var isShutdown: Bool { state.withLock { $0.shutdown } || Task.isCancelled }
+
+    /// Returns buffered messages (at most `maxMessages`) at once, or waits up to `maxWait` for some; may return an
+    /// empty batch (still with assignment and progress). Throws `.shutdown` once the consumer has stopped and its
+    /// buffer is empty.
+    public func poll(maxMessages: Int = 10_000, maxWait: Duration) async throws -> KafkaPollBatch {
+        let deadline = ContinuousClock.now.advanced(by: maxWait)
+        let threshold = configuration.maxBufferedRecords
+        while true {
+            let seen = arrivals.version
+            let (batch, shutdown, wasFull) = state.withLock { state in
+                let wasFull = state.buffer.count >= threshold
+                return (state.poll(max: max(1, maxMessages)), state.shutdown, wasFull)
+            }
+            if !batch.messages.isEmpty {
+                if wasFull || batch.messages.count > 0 { fetchWake.notifyAll() }
+                return batch
+            }
+            if shutdown { throw KafkaError.shutdown("the consumer") }
+            if ContinuousClock.now >= deadline { return batch }
+            await arrivals.wait(after: seen, deadline: deadline)
+            try Task.checkCancellation()
+        }
+    }
+
+    /// Commits next-offset-to-read per partition with the current generation and member id. Throws a retriable
+    /// `.rebalanceInProgress` error when the group is rebalancing or a partition is not owned any more.
+    public func commit(_ offsets: [KafkaTopicPartition: Int64]) async throws {
+        guard case .group(let groupID, _) = configuration.subscription else {
+            throw KafkaError(.configuration, "commit needs a group subscription")
+        }
+        guard !offsets.isEmpty else { return }
+        let snapshot = state.withLock { state in
+            (state.stable, state.generation, state.memberID, state.coordinator, Set(state.assignment), state.shutdown)
+        }
+        let (stable, generation, memberID, coordinator, owned, _) = snapshot
+        guard stable, let coordinator else {
+            throw KafkaError(.rebalanceInProgress, "cannot commit while the group is rebalancing")
+        }
+        let notOwned = offsets.keys.filter { !owned.contains($0) }
+        guard notOwned.isEmpty else {
+            throw KafkaError(
+                .rebalanceInProgress, "cannot commit \(notOwned.sorted()): not assigned to this member any more")
+        }
+        var byTopic: [String: [(partition: Int32, offset: Int64)]] = [:]
+        for (tp, offset) in offsets { byTopic[tp.topic, default: []].append((Int32(tp.partition), offset)) }
+        let request = OffsetCommitRequest(
+            groupID: groupID, generationID: generation, memberID: memberID,
+            topics: byTopic.map { (name: $0.key, partitions: $0.value) })
+        let response = try await cluster.send(request, to: coordinator, role: .commit)
+        for topic in response.topics {
+            for p in topic.partitions where p.errorCode != 0 {
+                switch p.errorCode {
+                case 22, 27:
+                    requestRejoin(resetMember: false, reason: "commit: \(KafkaError.brokerErrorName(p.errorCode))")
+                    throw KafkaError(.rebalanceInProgress, "commit rejected: the group is rebalancing (error \(p.errorCode))")
+                case 25:
+                    requestRejoin(resetMember: true, reason: "commit: UNKNOWN_MEMBER_ID")
+                    throw KafkaError(.rebalanceInProgress, "commit rejected: this member left the group (error 25)")
+                case let code where KafkaError.coordinatorCodes.contains(code):
+                    state.withLock { $0.coordinator = nil }
+                    requestRejoin(resetMember: false, reason: "commit: coordinator moved")
+                    throw KafkaError.broker(code, "commit to \(topic.name)-\(p.partition)")
+                default:
+                    throw KafkaError.broker(p.errorCode, "commit to \(topic.name)-\(p.partition)")
+                }
+            }
+        }
+    }
+
+    func requestRejoin(resetMember: Bool, reason: String) {
+        let changed = state.withLock { state -> Bool in
+            if resetMember { state.memberID = "" }
+            guard !state.rejoinNeeded else { return false }
+            state.rejoinNeeded = true
+            return true
+        }
+        if changed {
+            logger.info("consumer group rebalance needed", metadata: ["reason": "\(reason)"])
+            control.notifyAll()
+        }
+    }
+}
+
+/// The consumer's messages as an async sequence, built on `poll`; it ends when the consumer shuts down.
+public struct KafkaConsumerMessages: AsyncSequence, Sendable {
+    public typealias Element = KafkaConsumerMessage
+    let consumer: KafkaConsumer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let consumer: KafkaConsumer
+        var pending: [KafkaConsumerMessage] = []
+        var index = 0
+
+        public mutating func next() async throws -> KafkaConsumerMessage? {
+            while index >= pending.count {
+                do {
+                    let batch = try await consumer.poll(maxMessages: 1000, maxWait: .seconds(1))
+                    pending = batch.messages
+                    index = 0
+                } catch let error as KafkaError where error.code == .shutdown {
+                    return nil
+                }
+            }
+            defer { index += 1 }
+            return pending[index]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(consumer: consumer)
+    }
+}
