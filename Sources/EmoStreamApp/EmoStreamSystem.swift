@@ -46,11 +46,21 @@ public struct EmoStreamSystem: Service {
             configuration: configuration.accounts, dataDirectory: configuration.dataDirectory, logger: logger)
         let (store, migration, signer) = (backend.store, backend.migration, backend.signer)
         let heartbeat = backend.heartbeat(logger: logger)
-        let log = EmbeddedEventLog(
-            configuration: .init(partitionCapacity: configuration.logPartitionCapacity))
-        try await log.ensureTopic(Topics.reactions, partitions: configuration.partitions)
-        try await log.ensureTopic(Topics.windowResults, partitions: 1)
-        try await log.ensureTopic(Topics.bursts, partitions: 1)
+        var services: [any Service] = []
+        let log: any EventLog
+        if var kafka = configuration.kafka {
+            kafka.reactionPartitions = configuration.partitions
+            let kafkaLog = kafka.makeLog(clientID: "emostream", logger: logger)
+            try await kafka.ensureTopics(on: kafkaLog, logger: logger)
+            services.append(kafkaLog)
+            log = kafkaLog
+        } else {
+            let embedded = EmbeddedEventLog(configuration: .init(partitionCapacity: configuration.logPartitionCapacity))
+            try await embedded.ensureTopic(Topics.reactions, partitions: configuration.partitions)
+            try await embedded.ensureTopic(Topics.windowResults, partitions: 1)
+            try await embedded.ensureTopic(Topics.bursts, partitions: 1)
+            log = embedded
+        }
 
         let directory = NodeDirectory()
         let pending = Mutex(configuration.nodes + 1)
@@ -68,7 +78,7 @@ public struct EmoStreamSystem: Service {
             readiness.open(endpoints)
         }
 
-        var services: [any Service] = [store, migration, heartbeat]
+        services += [store, migration, heartbeat]
         services.append(
             StreamProcessor(
                 log: log, configuration: .init(window: configuration.window, name: "processor-1"), logger: logger,

@@ -2,6 +2,7 @@ import Accounts
 import EmoStore
 import Foundation
 import Gateway
+import Ingest
 import Logging
 import Node
 import Prometheus
@@ -15,6 +16,13 @@ public struct FleetConfiguration: Sendable {
     public var port: Int = 8080
     public var dataDirectory: String = "./.emostream"
     public var accounts = AccountsConfiguration()
+    /// The Kafka cluster that carries reactions and bursts between the fleet's processes; nil: a gateway accepts no
+    /// reactions and a node has no bursts to send (placement only).
+    public var kafka: KafkaSettings?
+    /// Ingest limits of a gateway that accepts reactions (with `kafka`).
+    public var maxBodyBytes: Int = 1 << 20
+    public var maxBatchEvents: Int = 10_000
+    public var userRate: Double? = 20
 
     public init() {}
 
@@ -24,8 +32,7 @@ public struct FleetConfiguration: Sendable {
 }
 
 /// `emostream gateway`: accounts, login and placement over a shared store, for a fleet of separately running
-/// nodes. (Reactions reach a fleet's nodes through Kafka, which this build does not have yet, so a gateway
-/// process does not accept reactions.)
+/// nodes; with Kafka it also accepts reactions (`POST /api/emojis`), like `emostream ingest`.
 public struct FleetGateway: Service {
     let configuration: FleetConfiguration
     let logger: Logger
@@ -40,7 +47,20 @@ public struct FleetGateway: Service {
         let backend = try AccountsBackend(
             configuration: configuration.accounts, dataDirectory: configuration.dataDirectory, logger: logger)
         let migration = backend.migration
-        let router = try backend.gatewayRouter(ingest: nil, stats: nil, registry: registry, logger: logger)
+        var services: [any Service] = []
+        var ingest: IngestController?
+        if let kafka = configuration.kafka {
+            let log = kafka.makeLog(clientID: "emostream-gateway", logger: logger)
+            try await kafka.ensureTopics(on: log, logger: logger)
+            services.append(log)
+            ingest = IngestController(
+                log: log,
+                configuration: .init(
+                    maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents),
+                    userRate: configuration.userRate),
+                metrics: PrometheusMetricsFactory(registry: registry))
+        }
+        let router = try backend.gatewayRouter(ingest: ingest, stats: nil, registry: registry, logger: logger)
         let host = configuration.advertisedHost
         let logger = logger
         let gateway = GatewayServer.buildApplication(
@@ -49,15 +69,15 @@ public struct FleetGateway: Service {
             onServerRunning: { port in logger.info("EmoStream gateway ready: http://\(host):\(port)") })
         let group = ServiceGroup(
             configuration: .init(
-                services: ([backend.store, migration, backend.sweeper(logger: logger), gateway]
-                    as [any Service]).map { .init(service: $0) },
+                services: (services + [backend.store, migration, backend.sweeper(logger: logger), gateway])
+                    .map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
 
-/// `emostream node`: one cluster node that registers itself in the shared store, heartbeats, and admits viewers
-/// by ticket.
+/// `emostream node`: one cluster node that registers itself in the shared store, heartbeats, admits viewers by
+/// ticket and, with Kafka, sends them every burst of `publisher-emojis`.
 public struct FleetNode: Service {
     let configuration: FleetConfiguration
     let name: String
@@ -96,11 +116,16 @@ public struct FleetNode: Service {
                     logger.error("could not register the node", metadata: ["node": "\(name)", "error": "\(error)"])
                 }
             })
+        var services: [any Service] = []
+        if let kafka = configuration.kafka {
+            let log = kafka.makeLog(clientID: name, logger: logger)
+            try await kafka.ensureTopics(on: log, logger: logger)
+            services += [log, BurstFeed(log: log, hub: hub, logger: logger)]
+        }
+        services += [store, migration, heartbeat, server, AbandonedViewerReaper(admissions: [admission]), ViewerShutdown(hubs: [hub])]
         let group = ServiceGroup(
             configuration: .init(
-                services: ([store, migration, heartbeat, server, AbandonedViewerReaper(admissions: [admission]),
-                    ViewerShutdown(hubs: [hub])] as [any Service])
-                    .map { .init(service: $0) },
+                services: services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -25,6 +25,8 @@ public struct SystemConfiguration: Sendable {
     public var userRate: Double? = 20
 
     public var accounts = AccountsConfiguration()
+    /// Run the pipeline on this Kafka cluster instead of the embedded log.
+    public var kafka: KafkaSettings?
 
     public init() {}
 

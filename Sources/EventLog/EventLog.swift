@@ -125,6 +125,9 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A single append larger than a partition can ever hold.
     case appendTooLarge(topic: String, count: Int, capacity: Int)
     case invalidPartition(topic: String, partition: Int)
+    /// The log could not be reached or did not acknowledge in time (a Kafka cluster that is down or unreachable).
+    /// Part of an append may have been stored.
+    case unavailable(String)
     case closed
 
     public var description: String {
@@ -134,6 +137,7 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
         case .appendTooLarge(let topic, let count, let capacity):
             "append of \(count) records exceeds the capacity \(capacity) of a partition of '\(topic)'"
         case .invalidPartition(let topic, let partition): "topic '\(topic)' has no partition \(partition)"
+        case .unavailable(let reason): "the event log is unavailable: \(reason)"
         case .closed: "the event log is closed"
         }
     }

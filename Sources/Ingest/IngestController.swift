@@ -112,6 +112,10 @@ public struct IngestController: Sendable {
             throw APIError(
                 .serviceUnavailable, "overloaded", "the event log is full; retry shortly",
                 headers: [.retryAfter: "1"])
+        } catch EventLogError.unavailable {
+            throw APIError(
+                .serviceUnavailable, "log_unavailable", "the event log did not acknowledge the reactions; retry shortly",
+                headers: [.retryAfter: "1"])
         }
         return reactions.count
     }

@@ -74,6 +74,9 @@ public struct StreamProcessor: Service {
         var lateSeen = 0
         while !Task.isCancelled {
             let poll = try await consumer.poll(maxWait: pollWait(aggregator))
+            if poll.assignment != aggregator.assignment || poll.generation != aggregator.generation {
+                logger.info("partitions assigned: \(poll.assignment)", metadata: ["generation": "\(poll.generation)"])
+            }
             aggregator.assign(poll.assignment, generation: poll.generation)
             for record in poll.records {
                 guard let reaction = try? decoder.decode(Reaction.self, from: record.value) else {

@@ -15,13 +15,16 @@ struct FleetOptions: ParsableArguments {
 
     @OptionGroup var accounts: AccountOptions
 
-    func configuration(port: Int) -> FleetConfiguration {
+    @OptionGroup var kafka: KafkaOptions
+
+    func configuration(port: Int) throws -> FleetConfiguration {
         var configuration = FleetConfiguration()
         configuration.host = host
         configuration.publicHost = publicHost
         configuration.port = port
         configuration.dataDirectory = dataDir
         configuration.accounts = accounts.configuration
+        configuration.kafka = try kafka.settings()
         return configuration
     }
 }
@@ -31,9 +34,8 @@ struct GatewayCommand: AsyncParsableCommand {
         commandName: "gateway",
         abstract: "Accounts, login and placement of viewers on the nodes registered in a shared store.",
         discussion: """
-            Several gateways and nodes share one PostgreSQL store (--database-url) and one --secret. \
-            Reactions reach a fleet through Kafka, which this build does not have yet: a gateway process does not \
-            accept POST /api/emojis (use `emostream up` for the whole pipeline in one process).
+            Several gateways and nodes share one PostgreSQL store (--database-url) and one --secret. With --kafka \
+            the gateway also accepts POST /api/emojis (as `emostream ingest` does); without it, it does not.
             """)
 
     @Option(help: "Port to listen on (env: EMOSTREAM_PORT).")
@@ -48,17 +50,17 @@ struct GatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "emostream.gateway")
-        try await FleetGateway(configuration: fleet.configuration(port: port), logger: logger).run()
+        try await FleetGateway(configuration: try fleet.configuration(port: port), logger: logger).run()
     }
 }
 
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
-        abstract: "One cluster node: registers in the shared store, heartbeats, and admits viewers by ticket.",
+        abstract: "One cluster node: registers in the shared store, heartbeats, admits viewers by ticket, sends bursts.",
         discussion: """
-            Bursts reach separate node processes through Kafka, which this build does not have yet: such a node \
-            admits, counts and releases viewers (placement and tier limits) but has no bursts to send.
+            With --kafka the node reads every burst of the publisher-emojis topic and sends it to its viewers. \
+            Without it the node only admits, counts and releases viewers (placement and tier limits).
             """)
 
     @Option(help: "Port to listen on (env: EMOSTREAM_NODE_PORT).")
@@ -81,7 +83,7 @@ struct NodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "emostream.node")
-        try await FleetNode(configuration: fleet.configuration(port: port), name: name, capacity: capacity, logger: logger)
+        try await FleetNode(configuration: try fleet.configuration(port: port), name: name, capacity: capacity, logger: logger)
             .run()
     }
 }

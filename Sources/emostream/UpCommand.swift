@@ -7,7 +7,8 @@ import ServiceLifecycle
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Start the whole system in one process on the embedded event log and an SQLite store (no Kafka, no database server).")
+        abstract: "Start the whole system in one process on the embedded event log and an SQLite store (no Kafka, no database server).",
+        discussion: "With --kafka the same process runs its pipeline on a Kafka cluster instead of the embedded log.")
 
     @Option(help: "Address to listen on (env: EMOSTREAM_HOST).")
     var host: String = Env.value("EMOSTREAM_HOST", "127.0.0.1")
@@ -53,6 +54,8 @@ struct UpCommand: AsyncParsableCommand {
 
     @OptionGroup var accounts: AccountOptions
 
+    @OptionGroup var kafka: KafkaOptions
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -91,6 +94,7 @@ struct UpCommand: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBody
         configuration.userRate = userRate > 0 ? userRate : nil
         configuration.accounts = accounts.configuration
+        configuration.kafka = try kafka.settings(partitions: partitions)
         let system = EmoStreamSystem(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(

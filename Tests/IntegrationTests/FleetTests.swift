@@ -95,15 +95,18 @@ final class RoleProcess: Sendable {
     let process: Process
     let address = Mutex<String?>(nil)
     let readySignal: AsyncStream<String>
+    /// Every line the process has written to stderr so far.
+    let output: OutputLines
 
     static var binary: URL {
         // The test bundle sits next to the `emostream` executable in the build directory.
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("emostream")
     }
 
-    private init(process: Process, readySignal: AsyncStream<String>) {
+    private init(process: Process, readySignal: AsyncStream<String>, output: OutputLines) {
         self.process = process
         self.readySignal = readySignal
+        self.output = output
     }
 
     static func start(_ arguments: [String], environment: [String: String], readyPrefix: String) throws -> RoleProcess {
@@ -116,6 +119,7 @@ final class RoleProcess: Sendable {
         process.standardOutput = FileHandle.nullDevice
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
         let buffer = Mutex("")
+        let output = OutputLines()
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             guard !data.isEmpty else {
@@ -129,6 +133,7 @@ final class RoleProcess: Sendable {
                 text = complete.removeLast()
                 return complete
             }
+            output.lines.withLock { $0 += lines }
             for line in lines {
                 if let range = line.range(of: readyPrefix) {
                     continuation.yield(String(line[range.upperBound...]).trimmingCharacters(in: .whitespaces))
@@ -136,7 +141,7 @@ final class RoleProcess: Sendable {
             }
         }
         try process.run()
-        return RoleProcess(process: process, readySignal: stream)
+        return RoleProcess(process: process, readySignal: stream, output: output)
     }
 
     /// Waits for the process's ready line and returns the URL it names.
@@ -148,10 +153,38 @@ final class RoleProcess: Sendable {
         }
     }
 
+    /// Waits until the process has written a line for which `matches` holds; returns that line.
+    /// Lines before `skipping` are not looked at.
+    func waitForLine(
+        seconds: Int = 60, skipping: Int = 0, where matches: @escaping @Sendable (String) -> Bool
+    ) async throws -> String {
+        try await withTimeout(seconds: seconds) {
+            while true {
+                if let line = self.output.lines.withLock({ $0.dropFirst(skipping).first(where: matches) }) { return line }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    /// Stops the process with SIGTERM (graceful) and waits for it.
+    func terminate() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    var linesSoFar: Int { output.lines.withLock { $0.count } }
+
     func kill() {
         if process.isRunning {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }
+}
+
+/// The lines a process has written so far.
+final class OutputLines: Sendable {
+    let lines = Mutex<[String]>([])
 }

@@ -1,0 +1,58 @@
+import EventLog
+import KafkaLog
+import KafkaWire
+import Logging
+
+/// Where and how the pipeline uses Kafka (`--kafka host:port[,host:port]`); nil in a configuration keeps the
+/// embedded log.
+public struct KafkaSettings: Sendable {
+    public var brokers: [KafkaBrokerAddress]
+    /// Partitions of `emoji` when this process creates it (processors share them).
+    public var reactionPartitions: Int = 8
+    /// How long ingest batches reactions per partition before producing them.
+    public var reactionLinger: Duration = .milliseconds(500)
+    /// How far processors keep their watermark behind the partitions' progress (must exceed the linger).
+    public var lateness: Duration = .milliseconds(1000)
+    /// Put before every topic and consumer-group name (several systems, or tests, on one cluster).
+    public var namePrefix: String = ""
+
+    public init(brokers: [KafkaBrokerAddress]) {
+        self.brokers = brokers
+    }
+
+    /// Parses `host:port[,host:port…]`.
+    public init(brokerList: String) throws {
+        self.init(brokers: try KafkaBrokerAddress.parseList(brokerList))
+    }
+
+    /// The pipeline's topics and the partition counts they are created with.
+    public var topics: [(name: String, partitions: Int)] {
+        [(Topics.reactions, reactionPartitions), (Topics.windowResults, 1), (Topics.bursts, 1)]
+    }
+
+    public func makeLog(clientID: String, logger: Logger) -> KafkaEventLog {
+        var configuration = KafkaEventLog.Configuration(brokers: brokers, clientID: clientID, namePrefix: namePrefix)
+        configuration.reactionLinger = reactionLinger
+        configuration.lateness = lateness
+        return KafkaEventLog(configuration: configuration, logger: logger)
+    }
+
+    /// Creates the pipeline's topics that are missing, retrying while the cluster is not reachable yet (a fleet's
+    /// processes may start before the brokers).
+    public func ensureTopics(on log: KafkaEventLog, logger: Logger, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            do {
+                let counts = try await log.ensureTopics(topics)
+                logger.info(
+                    "Kafka topics ready",
+                    metadata: ["topics": "\(topics.map { "\($0.name)=\(counts[$0.name] ?? $0.partitions)" }.joined(separator: ","))"])
+                return
+            } catch {
+                guard ContinuousClock.now < deadline else { throw error }
+                logger.warning("Kafka not reachable yet; retrying", metadata: ["brokers": "\(brokers)", "error": "\(error)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import EventLog
+import Foundation
+import KafkaWire
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The ``EventLog`` on a Kafka cluster (or any broker speaking the Kafka protocol), through the native
+/// `KafkaWire` client: what lets ingest servers, stream processors, the publisher and nodes run as separate
+/// processes.
+///
+/// It is a `Service`: its producers send only while it runs, so put it in the process's `ServiceGroup`.
+public final class KafkaEventLog: EventLog, Service {
+    public struct Configuration: Sendable {
+        public var brokers: [KafkaBrokerAddress]
+        /// Prefix of the Kafka client ids, e.g. the process role.
+        public var clientID: String
+        /// How long reactions wait to be batched per partition (the original system's 500 ms flush interval).
+        public var reactionLinger: Duration
+        /// Batching delay of the other topics (window results, bursts), which are few and latency-sensitive.
+        public var controlLinger: Duration
+        /// How far behind a partition's progress the watermark stays, so that reactions stamped by an ingest server
+        /// but still waiting in its producer (up to `reactionLinger`) are not late. Must exceed `reactionLinger`.
+        public var lateness: Duration
+        public var sessionTimeout: Duration
+        public var deliveryTimeout: Duration
+        /// Put before every topic and consumer group name, so that several systems (or tests) share one cluster.
+        public var namePrefix: String
+
+        public init(brokers: [KafkaBrokerAddress], clientID: String = "emostream", namePrefix: String = "") {
+            self.brokers = brokers
+            self.clientID = clientID
+            self.namePrefix = namePrefix
+            self.reactionLinger = .milliseconds(500)
+            self.controlLinger = .milliseconds(1)
+            self.lateness = .milliseconds(1000)
+            self.sessionTimeout = .seconds(6)
+            self.deliveryTimeout = .seconds(30)
+        }
+    }
+
+    public let configuration: Configuration
+    let logger: Logger
+    let admin: KafkaAdminClient
+    let reactionProducer: KafkaProducer
+    let controlProducer: KafkaProducer
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        let client = KafkaClientConfiguration(bootstrapServers: configuration.brokers, clientID: configuration.clientID)
+        self.admin = KafkaAdminClient(configuration: client, logger: logger)
+        var reactions = KafkaProducerConfiguration(client: client)
+        reactions.linger = configuration.reactionLinger
+        reactions.deliveryTimeout = configuration.deliveryTimeout
+        reactions.batchSizeBytes = 256 * 1024
+        self.reactionProducer = KafkaProducer(configuration: reactions, logger: logger)
+        var control = KafkaProducerConfiguration(client: client)
+        control.linger = configuration.controlLinger
+        control.deliveryTimeout = configuration.deliveryTimeout
+        self.controlProducer = KafkaProducer(configuration: control, logger: logger)
+    }
+
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.reactionProducer.run() }
+            group.addTask { try await self.controlProducer.run() }
+            group.addTask {
+                try? await gracefulShutdown()
+                self.reactionProducer.triggerGracefulShutdown()
+                self.controlProducer.triggerGracefulShutdown()
+            }
+        }
+        await admin.close()
+    }
+
+    func kafkaName(_ name: String) -> String {
+        configuration.namePrefix + name
+    }
+
+    public func ensureTopic(_ name: String, partitions: Int) async throws {
+        let topic = kafkaName(name)
+        let existing = try await unavailableOnKafkaError { try await self.admin.ensureTopics([(name: topic, partitions: partitions)]) }
+        if let count = existing[topic], count != partitions {
+            logger.warning(
+                "topic exists with another partition count", metadata: ["topic": "\(name)", "partitions": "\(count)", "wanted": "\(partitions)"])
+        }
+    }
+
+    /// Creates the topics that do not exist yet; returns every topic's partition count (by unprefixed name).
+    public func ensureTopics(_ topics: [(name: String, partitions: Int)]) async throws -> [String: Int] {
+        let prefixed = topics.map { (name: kafkaName($0.name), partitions: $0.partitions) }
+        let counts = try await unavailableOnKafkaError { try await self.admin.ensureTopics(prefixed) }
+        return Dictionary(uniqueKeysWithValues: topics.map { ($0.name, counts[kafkaName($0.name)] ?? $0.partitions) })
+    }
+
+    /// Every topic of the cluster (full names, prefix included) with its partition count.
+    public func listTopics() async throws -> [String: Int] {
+        try await unavailableOnKafkaError { try await self.admin.listTopics() }
+    }
+
+    public func partitionCount(of topic: String) async throws -> Int {
+        let name = kafkaName(topic)
+        return try await unavailableOnKafkaError { try await self.admin.partitionCount(of: name) }
+    }
+
+    @discardableResult
+    public func append(_ records: [LogRecord], to topic: String) async throws -> AppendReceipt {
+        let now = EpochClock.nowMillis()
+        let name = kafkaName(topic)
+        let messages = records.map { record in
+            KafkaProducerMessage(
+                topic: name, partition: record.partition, key: record.key, value: record.value,
+                timestamp: record.timestamp ?? now)
+        }
+        let producer = topic == Topics.reactions ? reactionProducer : controlProducer
+        _ = try await unavailableOnKafkaError { try await producer.sendAndAwait(messages) }
+        return AppendReceipt(timestamp: now, count: records.count)
+    }
+
+    public func makeConsumer(_ options: ConsumerOptions) async throws -> any LogConsumer {
+        let client = KafkaClientConfiguration(bootstrapServers: configuration.brokers, clientID: options.clientID)
+        let topic = kafkaName(options.topic)
+        var consumerConfiguration: KafkaConsumerConfiguration
+        if let group = options.group {
+            consumerConfiguration = KafkaConsumerConfiguration(
+                client: client, subscription: .group(id: kafkaName(group), topics: [topic]))
+            consumerConfiguration.autoOffsetReset = options.start == .latest ? .latest : .earliest
+        } else {
+            let partitions = try await partitionCount(of: options.topic)
+            let start: KafkaStartOffset =
+                switch options.start {
+                case .earliest: .earliest
+                case .latest: .latest
+                case .tail(let count): .tail(count)
+                }
+            consumerConfiguration = KafkaConsumerConfiguration(
+                client: client,
+                subscription: .partitions(
+                    Dictionary(uniqueKeysWithValues: (0..<partitions).map { (KafkaTopicPartition(topic: topic, partition: $0), start) })))
+        }
+        consumerConfiguration.sessionTimeout = configuration.sessionTimeout
+        consumerConfiguration.heartbeatInterval = configuration.sessionTimeout / 6
+        consumerConfiguration.fetchMaxWait = .milliseconds(250)
+        consumerConfiguration.maxBufferedRecords = max(options.maxRecordsPerPoll * 4, 10_000)
+        var logger = logger
+        logger[metadataKey: "consumer"] = "\(options.clientID)"
+        return KafkaLogConsumer(
+            consumer: KafkaConsumer(configuration: consumerConfiguration, logger: logger), topic: topic,
+            maxRecordsPerPoll: options.maxRecordsPerPoll, lateness: configuration.lateness)
+    }
+}
+
+/// Maps the client's errors to the log's: a Kafka cluster that cannot be reached or does not acknowledge in
+/// time is ``EventLogError/unavailable(_:)`` (ingest answers 503).
+func unavailableOnKafkaError<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as KafkaError {
+        throw EventLogError.unavailable(error.description)
+    }
+}
+
+enum EpochClock {
+    static func nowMillis() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+}

@@ -1,0 +1,185 @@
+import EmoCore
+import EmoStreamApp
+import Foundation
+import Synchronization
+import Testing
+
+/// The pipeline as separate processes over a real Kafka-protocol broker (`EMOSTREAM_TEST_KAFKA_BROKERS`, started by
+/// scripts/test.sh) and PostgreSQL: 2 ingest servers, 2 processors, a publisher, 3 nodes and a gateway.
+@Suite(.serialized, .enabled(if: KafkaFleet.brokers != nil, "needs EMOSTREAM_TEST_KAFKA_BROKERS (scripts/test.sh)"))
+struct KafkaFleetTests {
+    @Test func upWithKafkaRunsTheWholePipelineOnTheBroker() async throws {
+        try await withSystem(nodes: 2, window: 500) { endpoints in
+            let account = try await Account.make(endpoints.api)
+            let (ws, wsTask) = connectWebSocket(try await account.place().wsURL)
+            let (sse, sseTask) = connectSSE(try await account.place().sseURL)
+            defer {
+                wsTask.cancel()
+                sseTask.cancel()
+            }
+            #expect(try await ws.next().type == "hello")
+            #expect(try await sse.next().type == "hello")
+            let posted = try await postReactions(endpoints.api, [("😀", 450), ("sad", 120), ("🔥", 7)])
+            #expect(posted.status == 202)
+            for burst in [try await ws.next(), try await sse.next()] {
+                #expect(burst.seq == 1)
+                #expect(counts(burst) == ["😀": 450, "😢": 120, "🔥": 7])
+                #expect(scaled(burst) == ["😀": 5, "😢": 2, "🔥": 1])
+            }
+        } configure: { configuration in
+            var kafka = try! KafkaSettings(brokerList: KafkaFleet.brokers!)
+            kafka.namePrefix = "t\(UInt32.random(in: 0...UInt32.max))-"
+            kafka.reactionLinger = .milliseconds(50)
+            kafka.lateness = .milliseconds(300)
+            configuration.kafka = kafka
+        }
+    }
+
+    @Test func reactionsThroughBothIngestServersReachEveryNodeExactlyOnceAcrossAKilledProcessor() async throws {
+        let fleet = try await KafkaFleet.start()
+        defer { fleet.stop() }
+
+        // Both processors own part of the emoji partitions before the load starts.
+        for processor in fleet.processors {
+            _ = try await processor.waitForLine { $0.contains("partitions assigned: [") && !$0.contains("partitions assigned: []") }
+        }
+
+        // A viewer on each of the three nodes (placement spreads one user's three devices over them).
+        let account = try await Account.make(fleet.api, tier: 1)
+        var placements: [Placement] = []
+        var viewers: [(Inbox, Task<Void, any Error>)] = []
+        defer { viewers.forEach { $0.1.cancel() } }
+        for _ in 0..<3 {
+            let placement = try await account.place()
+            placements.append(placement)
+            let viewer = connectSSE(placement.sseURL)
+            #expect(try await viewer.0.next().type == "hello")
+            viewers.append(viewer)
+        }
+        #expect(Set(placements.map(\.node)) == ["node-1", "node-2", "node-3"])
+        let totals = viewers.map { _ in ViewerTotals() }
+        let readers = zip(viewers, totals).map { viewer, total in Task { await total.consume(viewer.0) } }
+        defer { readers.forEach { $0.cancel() } }
+
+        // Reactions to both ingest servers for a while; one processor is killed with SIGKILL half-way.
+        var accepted: [String: Int] = [:]
+        var survivorLinesAtKill = 0
+        let mix = [("😀", 37), ("😢", 11), ("🔥", 5)]
+        for round in 0..<24 {
+            let ingest = fleet.ingest[round % 2]
+            let result = try await postReactions(ingest, mix, user: "r\(round)")
+            #expect(result.status == 202, "\(result.text)")
+            if result.status == 202 {
+                for (emoji, count) in mix { accepted[emoji, default: 0] += count }
+            }
+            if round == 12 {
+                survivorLinesAtKill = fleet.processors[1].linesSoFar
+                fleet.processors[0].kill()
+            }
+            try await Task.sleep(for: .milliseconds(250))  // paces the load over ~6 s of windows; not a wait
+        }
+        // A marker sent last: once every viewer has it, every earlier reaction has been published.
+        let marker = try await postReactions(fleet.ingest[0], [("🎉", 1)], user: "marker")
+        #expect(marker.status == 202)
+        accepted["🎉"] = 1
+        let expected = accepted
+        for viewer in totals {
+            let seen = try await viewer.waitUntil(seconds: 90) { $0["🎉", default: 0] >= 1 && $0.values.reduce(0, +) >= expected.values.reduce(0, +) }
+            #expect(seen == expected)
+        }
+        // The survivor took over the killed processor's partitions.
+        _ = try await fleet.processors[1].waitForLine(skipping: survivorLinesAtKill) {
+            $0.contains("partitions assigned: [0, 1, 2, 3, 4, 5, 6, 7]")
+        }
+        // Every node got the same bursts, numbered 1, 2, 3, … without gaps.
+        let sequences = totals.map { $0.seqs() }
+        #expect(sequences[0] == Array(1...UInt64(sequences[0].count)))
+        #expect(sequences.allSatisfy { $0 == sequences[0] })
+    }
+}
+
+/// Raw counts a viewer has received so far, summed over its bursts, and the seqs of those bursts.
+final class ViewerTotals: Sendable {
+    struct State {
+        var counts: [String: Int] = [:]
+        var seqs: [UInt64] = []
+    }
+
+    let state = Mutex(State())
+
+    /// Reads the viewer's messages until its stream ends (or the task is cancelled).
+    func consume(_ inbox: Inbox) async {
+        for await text in inbox.stream {
+            guard let message = try? ViewerMessage(text), message.type == "burst" else { continue }
+            state.withLock { state in
+                state.seqs.append(message.seq)
+                state.counts.merge(counts(message), uniquingKeysWith: +)
+            }
+        }
+    }
+
+    func seqs() -> [UInt64] { state.withLock { $0.seqs } }
+
+    func waitUntil(seconds: Int, _ condition: @escaping @Sendable ([String: Int]) -> Bool) async throws -> [String: Int] {
+        try await withTimeout(seconds: seconds) {
+            while true {
+                let now = self.state.withLock { $0.counts }
+                if condition(now) { return now }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+}
+
+/// A fleet of `emostream` processes on the test broker and a fresh PostgreSQL database, with its own topic names.
+struct KafkaFleet {
+    static var brokers: String? { ProcessInfo.processInfo.environment["EMOSTREAM_TEST_KAFKA_BROKERS"] }
+
+    var api: String
+    var ingest: [String]
+    var processors: [RoleProcess]
+    var all: [RoleProcess]
+
+    static func start() async throws -> KafkaFleet {
+        let databaseURL = try await FleetDatabase.create()
+        let environment = [
+            "EMOSTREAM_DATABASE_URL": databaseURL, "EMOSTREAM_SECRET": testSecret, "EMOSTREAM_BCRYPT_COST": "4",
+            "EMOSTREAM_KAFKA_BROKERS": brokers!, "EMOSTREAM_KAFKA_PREFIX": "t\(UInt32.random(in: 0...UInt32.max))-",
+            "EMOSTREAM_USER_RATE": "0", "EMOSTREAM_DATA_DIR": FileManager.default.temporaryDirectory
+                .appendingPathComponent("emostream-fleet-\(UUID().uuidString)").path,
+        ]
+        var all: [RoleProcess] = []
+        func start(_ arguments: [String], _ ready: String) throws -> RoleProcess {
+            let process = try RoleProcess.start(arguments, environment: environment, readyPrefix: ready)
+            all.append(process)
+            return process
+        }
+        do {
+            let gateway = try start(["gateway", "--port", "0"], "EmoStream gateway ready: ")
+            let api = try await gateway.ready()
+            var processors: [RoleProcess] = []
+            for index in 1...2 {
+                processors.append(try start(["processor", "--name", "processor-\(index)"], "EmoStream processor ready: "))
+            }
+            let publisher = try start(["publisher"], "EmoStream publisher ready")
+            var nodes: [RoleProcess] = []
+            for index in 1...3 {
+                nodes.append(try start(["node", "--port", "0", "--name", "node-\(index)", "--capacity", "10"], "EmoStream node ready: "))
+            }
+            var ingest: [String] = []
+            for _ in 1...2 {
+                ingest.append(try await start(["ingest", "--port", "0"], "EmoStream ingest ready: ").ready())
+            }
+            for process in processors + nodes { _ = try await process.ready() }
+            _ = try await publisher.waitForLine { $0.contains("main publisher started") }
+            return KafkaFleet(api: api, ingest: ingest, processors: processors, all: all)
+        } catch {
+            all.forEach { $0.kill() }
+            throw error
+        }
+    }
+
+    func stop() {
+        all.forEach { $0.kill() }
+    }
+}
