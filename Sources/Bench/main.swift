@@ -2,7 +2,7 @@
 //
 //   swift run -c release emostream-bench [--channels 1000] [--windows 100] [--partitions 8] [--emojis 3]
 //
-// For each case (1 channel, then N channels) it appends `windows` processor reports to `emoji-counts` of an
+// For each case (1 channel, then N channels) it appends processor reports to `emoji-counts` of an
 // embedded event log (one per window, every source partition with counts for every channel), then runs the real
 // MainPublisher over them and times it until every burst is in `publisher-emojis`: decoding the reports, merging
 // them per window, scale-down, numbering per channel, encoding and appending the bursts. It prints bursts/s and
@@ -51,7 +51,7 @@ struct Outcome {
 }
 
 /// Runs the publisher over `windows` reports of `channels` channels; returns once every burst was appended.
-func measure(channels: Int, options: Options) async throws -> Outcome {
+func measure(channels: Int, windows: Int, options: Options) async throws -> Outcome {
     let log = EmbeddedEventLog()
     try await log.ensureTopic(Topics.reactions, partitions: options.partitions)
     try await log.ensureTopic(Topics.windowResults, partitions: 1)
@@ -60,7 +60,7 @@ func measure(channels: Int, options: Options) async throws -> Outcome {
     let glyphs = Array(Emoji.aliases.values.sorted().prefix(options.emojis))
     let encoder = JSONEncoder()
     let windowLength: EpochMillis = 2000
-    for window in 0..<options.windows {
+    for window in 0..<windows {
         let start = EpochMillis(window) * windowLength
         var partitions: [PartitionCounts] = []
         for partition in 0..<options.partitions {
@@ -78,25 +78,27 @@ func measure(channels: Int, options: Options) async throws -> Outcome {
         try await log.append([LogRecord(value: ByteBuffer(data: try encoder.encode(report)))], to: Topics.windowResults)
     }
 
-    let expected = options.windows * channels
+    let expected = windows * channels
     let reader = try await log.makeConsumer(ConsumerOptions(topic: Topics.bursts, start: .earliest, clientID: "bench"))
     let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
     let publisher = MainPublisher(
         log: log, configuration: .init(scaleDown: ScaleDown(), maxPollWait: .milliseconds(50)), logger: logger,
         metrics: NOOPMetricsHandler.instance)
     let started = ContinuousClock.now
-    let running = Task { try await publisher.run() }
-    var seen = 0
-    while seen < expected {
-        seen += try await reader.poll(maxWait: .seconds(5)).records.count
+    let (seen, elapsed) = try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await publisher.run() }
+        var seen = 0
+        while seen < expected {
+            seen += try await reader.poll(maxWait: .seconds(5)).records.count
+        }
+        let elapsed = ContinuousClock.now - started
+        group.cancelAll()
+        return (seen, elapsed)
     }
-    let elapsed = ContinuousClock.now - started
-    running.cancel()
-    _ = try? await running.value
     await reader.close()
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     return Outcome(
-        channels: channels, bursts: seen, seconds: seconds, windowsPerSecond: Double(options.windows) / seconds)
+        channels: channels, bursts: seen, seconds: seconds, windowsPerSecond: Double(windows) / seconds)
 }
 
 let options = Options(CommandLine.arguments)
@@ -105,13 +107,15 @@ let build = "debug build: use `swift run -c release emostream-bench` for figures
 #else
 let build = "release build"
 #endif
+// The one-channel baseline is quick: give it more windows (at least 2,000) so that its figure is stable.
+let baselineWindows = max(options.windows, 2000)
 print(
-    "main publisher: \(options.windows) windows × \(options.partitions) source partitions, \(options.emojis) emoji types "
-        + "per channel and partition (\(build))")
+    "main publisher: \(options.partitions) source partitions, \(options.emojis) emoji types per channel and partition; "
+        + "\(baselineWindows) windows of 1 channel, \(options.windows) windows of \(options.channels) channels (\(build))")
 print("channels\tbursts\tseconds\tbursts/s\twindows/s")
 var outcomes: [Outcome] = []
-for channels in [1, options.channels] {
-    let outcome = try await measure(channels: channels, options: options)
+for (channels, windows) in [(1, baselineWindows), (options.channels, options.windows)] {
+    let outcome = try await measure(channels: channels, windows: windows, options: options)
     outcomes.append(outcome)
     print(
         String(

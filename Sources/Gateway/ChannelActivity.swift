@@ -218,9 +218,27 @@ public final class ChannelActivity: Service, Sendable {
     static func makeSeries(_ channel: String, _ registry: PrometheusCollectorRegistry) -> Series {
         let labels = [("channel", channel)]
         return Series(
-            reactions: registry.makeCounter(name: "emostream_channel_reactions_total", labels: labels),
-            rate: registry.makeGauge(name: "emostream_channel_reactions_per_second", labels: labels),
-            viewers: registry.makeGauge(name: "emostream_channel_viewers", labels: labels))
+            reactions: registry.makeCounter(descriptor: Self.reactionsMetric, labels: labels),
+            rate: registry.makeGauge(descriptor: Self.rateMetric, labels: labels),
+            viewers: registry.makeGauge(descriptor: Self.viewersMetric, labels: labels))
+    }
+
+    static var reactionsMetric: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "emostream", metricName: "channel_reactions", unitName: "total",
+            helpText: "Reactions counted in the bursts of the busiest channels; every other channel is channel=\"other\".")
+    }
+
+    static var rateMetric: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "emostream", metricName: "channel_reactions", unitName: "per_second",
+            helpText: "Reactions per second over the last span, per busiest channel and channel=\"other\".")
+    }
+
+    static var viewersMetric: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "emostream", metricName: "channel", unitName: "viewers",
+            helpText: "Live viewer sessions per busiest channel and channel=\"other\".")
     }
 }
 

@@ -3,6 +3,7 @@ import EmoCore
 import EmoStreamApp
 import Foundation
 import HummingbirdWSClient
+import LoadGen
 import Testing
 
 @Suite(.serialized) struct ChannelTests {
@@ -163,8 +164,38 @@ import Testing
             let limited = try await request(.GET, endpoints.api + "/api/channels?limit=2", contentType: nil)
             #expect(try decodeChannels(limited.text).map(\.name) == ["alpha", "gamma"])
             #expect(try await request(.GET, endpoints.api + "/api/channels?limit=0", contentType: nil).status == 400)
+
+            // The operator page has the same figures.
+            let login = try await request(.POST, endpoints.api + "/api/admin/login", body: #"{"password":"operator-password"}"#)
+            let token = try #require(login.json["token"] as? String)
+            let overview = try await request(.GET, endpoints.api + "/api/admin/overview", contentType: nil, bearer: token)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(overview.text.utf8)) as? [String: Any])
+            let channels = try #require(object["channels"] as? [[String: Any]])
+            #expect(channels.compactMap { $0["name"] as? String } == ["alpha", "gamma", "beta", "delta", "epsilon"])
+            #expect(channels.first?["viewers"] as? Int == 2)
         } configure: { configuration in
             configuration.channelListMaxAge = .zero
+            configuration.accounts.adminPassword = "operator-password"
+        }
+    }
+
+    @Test func theLoadGeneratorSpreadsOverChannelsAndChecksEachAgainstTheBursts() async throws {
+        try await withSystem(nodes: 1, window: 100) { endpoints in
+            var configuration = LoadGenerator.Configuration()
+            configuration.url = endpoints.api
+            configuration.mix = [("😀", 300), ("🎉", 100)]
+            configuration.interval = .milliseconds(100)
+            configuration.duration = .milliseconds(1500)
+            configuration.channels = 5
+            configuration.watch = 5
+            let generator = LoadGenerator(configuration: configuration)
+            try await generator.run { _, _ in }
+            let report = generator.channelReport
+            #expect(report.map(\.channel) == ["ch-1", "ch-2", "ch-3", "ch-4", "ch-5"])
+            #expect(report.allSatisfy { $0.tally.accepted == $0.tally.sent && $0.tally.matches == true }, "\(report)")
+            #expect(report.map(\.tally.sent).reduce(0, +) == generator.totals.accepted)
+            // Zipf with s = 1: ch-1 gets 1/H(5) ≈ 44 % of the reactions, ch-5 about 9 %.
+            #expect(report[0].tally.sent > 2 * report[4].tally.sent)
         }
     }
 
