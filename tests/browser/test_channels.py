@@ -89,3 +89,29 @@ def test_two_tabs_watch_two_channels_side_by_side(system, browser):
     expect(pages[1].locator('#last-burst li[data-emoji="😀"]')).to_have_count(0)
     for page in pages:
         page.context.close()
+
+
+def test_switching_over_server_sent_events_reconnects_to_the_other_channel(system, browser):
+    assert system.post("/api/register", {"name": "ssefan", "password": PASSWORD, "tier": 3})[0] == 201
+    context = browser.new_context(viewport=DESKTOP)
+    context.add_init_script("delete window.WebSocket")
+    page = context.new_page()
+    errors = page_errors(page)
+    page.goto(f"{system.url}/?channel=cricket")
+    page.get_by_label("Name").fill("ssefan")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect_live(page)
+    expect(page.locator("#conn-state")).to_have_attribute("data-transport", "sse")
+    expect(page.locator("#channel-name")).to_have_text("cricket")
+
+    # Tier 3 has one device: the switch must give the old connection's slot back before it takes a new one.
+    page.locator("#channel-input").fill("concert")
+    page.get_by_role("button", name="Watch", exact=True).click()
+    expect(page.locator("#channel-name")).to_have_text("concert")
+    expect_live(page, timeout=20_000)
+    send(system, [("cricket", "😀", 400), ("concert", "😢", 300)])
+    swarm_has(page, {"😢": 3})
+    expect(page.locator('#last-burst li[data-emoji="😀"]')).to_have_count(0)
+    assert errors == []
+    context.close()

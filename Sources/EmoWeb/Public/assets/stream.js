@@ -49,7 +49,8 @@ export class BurstStream {
     this.channel = channel;
     this.lastSeq = null;
     this.missed = 0;
-    if (this.socket instanceof WebSocket && this.socket.readyState === WebSocket.OPEN) {
+    const overWebSocket = typeof WebSocket !== "undefined" && this.socket instanceof WebSocket;
+    if (overWebSocket && this.socket.readyState === WebSocket.OPEN) {
       this.socket.send(JSON.stringify({ type: "switch", channel }));
     } else {
       this.reconnectNow = true;
