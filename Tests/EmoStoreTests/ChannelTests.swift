@@ -72,3 +72,39 @@ struct ChannelTests {
     }
 
 }
+
+@Suite("Channel registry cache")
+struct ChannelRegistryTests {
+    @Test(arguments: Backend.allCases)
+    func anOpenRegistryCreatesChannelsOnFirstUse(_ backend: Backend) async throws {
+        try await TestStores.with(backend) { (stores: [any EmoStore]) async throws in
+            let registry = ChannelRegistry(store: stores[0])
+            #expect(try await registry.admit(["main", "cricket", "main"]) == nil)
+            #expect(try await registry.allows("never-used"))  // watching needs no registration
+            #expect(try await stores[0].listChannels().map(\.name) == ["cricket", "main"])
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aClosedRegistryAcceptsOnlyRegisteredChannelsAndFollowsTheStore(_ backend: Backend) async throws {
+        try await TestStores.with(backend, instances: 2) { (stores: [any EmoStore]) async throws in
+            // stores[1] stands in for `emostream channels add/remove` in another process.
+            let registry = ChannelRegistry(
+                store: stores[0], configuration: .init(closed: true, refreshInterval: .seconds(3600), negativeTTL: .zero))
+            try await stores[1].addChannel(name: "cricket", now: TestStores.t0)
+            #expect(try await registry.admit(["cricket", "concert", "quiz"]) == "concert")
+            #expect(try await registry.allows("cricket"))
+            #expect(try await registry.allows("concert") == false)
+
+            try await stores[1].addChannel(name: "concert", now: TestStores.t0)
+            #expect(try await registry.admit(["cricket", "concert"]) == nil)  // a miss is looked up at once
+
+            // A removal reaches the cache when it is reloaded (every refreshInterval).
+            #expect(try await stores[1].removeChannel(named: "cricket"))
+            #expect(try await registry.allows("cricket"))
+            try await registry.reload()
+            #expect(try await registry.allows("cricket") == false)
+            #expect(try await stores[0].listChannels().map(\.name) == ["concert"])  // nothing was created
+        }
+    }
+}
