@@ -31,6 +31,9 @@ public final class BurstHub: Sendable {
         public var node: String
         /// Bursts kept per channel for `?after=SEQ` replays.
         public var ringCapacity: Int
+        /// Channels whose rings are kept: past this, the ring of a channel nobody here watches is dropped (its
+        /// `?after=` replays start over), so that channels created by anyone cannot grow a node without bound.
+        public var maxChannelRings: Int = 10_000
         /// Frames buffered per viewer.
         public var viewerBuffer: Int
         public var stallTimeout: Duration
@@ -135,6 +138,11 @@ public final class BurstHub: Sendable {
             }
             state.lastSeq[frame.channel] = frame.seq
             state.rings[frame.channel, default: []].append(frame)
+            if state.rings.count > configuration.maxChannelRings,
+                let idle = state.rings.keys.first(where: { $0 != frame.channel && state.members[$0] == nil })
+            {
+                state.rings[idle] = nil
+            }
             if state.rings[frame.channel]!.count > ringCapacity {
                 state.rings[frame.channel]!.removeFirst()
             }

@@ -73,4 +73,25 @@ import Testing
         // Its cricket burst, the hello with concert's last seq, the replay after 1, then concert only.
         #expect(events == ["cricket 1", "hello 2", "concert 2", "concert 3"])
     }
+
+    @Test func aNodeKeepsRingsForABoundedNumberOfChannelsButAlwaysForWatchedOnes() {
+        var configuration = BurstHub.Configuration(node: "n")
+        configuration.maxChannelRings = 2
+        let hub = BurstHub(configuration: configuration, metrics: NOOPMetricsHandler.instance)
+        let viewer = hub.subscribe(channel: "watched", after: nil)
+        defer { viewer.cancel() }
+        for channel in ["watched", "b", "c", "d", "e"] {
+            hub.publish(Burst(channel: channel, seq: 1, windowStart: 0, windowEnd: 2000, counts: ["😀": 1], scaleDown: ScaleDown()))
+        }
+        let rejoining = hub.subscribe(channel: "watched", after: 0)
+        defer { rejoining.cancel() }
+        #expect(rejoining.replay.map(\.seq) == [1])
+        // Idle channels lost their rings past the limit: at most one of the four still replays.
+        let replays = ["b", "c", "d", "e"].map { channel in
+            let subscription = hub.subscribe(channel: channel, after: 0)
+            defer { subscription.cancel() }
+            return subscription.replay.count
+        }
+        #expect(replays.reduce(0, +) <= 1)
+    }
 }
