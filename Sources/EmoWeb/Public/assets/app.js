@@ -263,7 +263,9 @@ function startWatching() {
           }
           shown = channel;
           showChannel(channel);
+          // The list is cached for up to a second: look again once it counts this viewer where it is now.
           refreshChannels();
+          setTimeout(refreshChannels, 1200);
         }
         setConnection("live", "Live");
         showBanner("");
