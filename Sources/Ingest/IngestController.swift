@@ -136,7 +136,15 @@ public struct IngestController: Sendable {
                 order.append(reaction.channel)
             }
         }
-        if let unknown = try await registry.admit(order) {
+        let unknown: String?
+        do {
+            unknown = try await registry.admit(order)
+        } catch {
+            throw APIError(
+                .serviceUnavailable, "channels_unavailable", "the channel registry cannot be read; retry shortly",
+                headers: [.retryAfter: "1"])
+        }
+        if let unknown {
             throw APIError(
                 .notFound, "unknown_channel",
                 "no channel named '\(unknown)': the operator creates channels with `emostream channels add`",

@@ -60,7 +60,8 @@ public final class ChannelRegistry: Sendable {
             return (missing, refresh)
         }
         if refresh {
-            try await reload()
+            // A store that cannot be read right now leaves the cache as it is; the next interval tries again.
+            try? await reload()
             return try await admit(channels)
         }
         guard !missing.isEmpty else { return nil }
