@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "EmoCore", "EventLog", "EmoHTTP",
+                "EmoCore", "EventLog", "EmoHTTP", "EmoStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -206,6 +206,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // `swift run -c release emostream-bench`: bursts per second the main publisher sustains with many channels.
+        .executableTarget(
+            name: "emostream-bench",
+            dependencies: [
+                "EmoCore", "EventLog", "Publisher",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            path: "Sources/Bench",
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], swiftSettings: swiftSettings),

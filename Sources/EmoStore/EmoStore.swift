@@ -44,7 +44,10 @@ public protocol EmoStore: Sendable {
     /// In one atomic step: checks the user's tier limit against their live sessions on all nodes, picks
     /// the live node with the lowest load ratio (viewers / capacity) that still has room, and reserves a
     /// session on it whose ticket expires at `now + ticketTTL`.
-    func reserveSession(user: String, now: Date, ticketTTL: Duration, nodeTTL: Duration) async throws -> ReservationOutcome
+    /// The session watches `channel` (see ``viewersByChannel(now:nodeTTL:)``).
+    func reserveSession(
+        user: String, channel: String, now: Date, ticketTTL: Duration, nodeTTL: Duration
+    ) async throws -> ReservationOutcome
     /// Single use: turns a `reserved` session into an `active` one, only on the node it was placed on and
     /// only before its ticket expires. Returns `false` otherwise.
     func activateSession(id: String, node: String, now: Date) async throws -> Bool
@@ -56,11 +59,32 @@ public protocol EmoStore: Sendable {
     func sweepExpired(now: Date, nodeTTL: Duration) async throws -> Int
     /// Live sessions (reserved with an unexpired ticket, or active with a fresh lease, on a live node) per tier.
     func sessionsByTier(now: Date, nodeTTL: Duration) async throws -> [Tier: Int]
+    /// Moves a session to another channel (a viewer switched). Returns `false` when there is no such session.
+    @discardableResult
+    func setSessionChannel(id: String, channel: String) async throws -> Bool
+    /// Live sessions (as in ``sessionsByTier(now:nodeTTL:)``) per channel; channels without viewers are absent.
+    func viewersByChannel(now: Date, nodeTTL: Duration) async throws -> [String: Int]
+
+    /// Registers a channel (`emostream channels add`). Returns `false` when it was registered already.
+    @discardableResult
+    func addChannel(name: String, now: Date) async throws -> Bool
+    /// Registers every name not registered yet, in one step (channels created on first use). Idempotent.
+    func ensureChannels(_ names: [String], now: Date) async throws
+    func channel(named name: String) async throws -> ChannelRecord?
+    /// All registered channels, ordered by name.
+    func listChannels() async throws -> [ChannelRecord]
+    /// Unregisters a channel (its viewers keep watching). Returns `false` when there was no such channel.
+    func removeChannel(named name: String) async throws -> Bool
 }
 
 extension EmoStore {
     /// Creates a user stamped with the current time.
     public func createUser(name: String, passwordHash: String, tier: Tier) async throws -> UserRecord {
         try await self.createUser(name: name, passwordHash: passwordHash, tier: tier, now: Date())
+    }
+
+    /// Reserves a session watching the default channel, `main`.
+    public func reserveSession(user: String, now: Date, ticketTTL: Duration, nodeTTL: Duration) async throws -> ReservationOutcome {
+        try await self.reserveSession(user: user, channel: "main", now: now, ticketTTL: ticketTTL, nodeTTL: nodeTTL)
     }
 }

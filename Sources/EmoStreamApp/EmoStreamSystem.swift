@@ -102,7 +102,8 @@ public struct EmoStreamSystem: Service {
                 capacity: configuration.nodeCapacity)
             hubs.append(hub)
             services.append(BurstFeed(log: log, hub: hub, logger: logger))
-            let admission = TicketAdmission(node: name, store: store, signer: signer, logger: logger)
+            let admission = TicketAdmission(
+                node: name, store: store, signer: signer, logger: logger, channels: backend.channels)
             admissions.append(admission)
             services.append(
                 NodeServer.buildApplication(
@@ -125,7 +126,12 @@ public struct EmoStreamSystem: Service {
             configuration: .init(
                 maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents),
                 userRate: configuration.userRate),
-            metrics: metrics, stats: stats)
+            metrics: metrics, stats: stats, channels: backend.channels)
+        let activity = backend.channelActivity(log: log, registry: registry, logger: logger) { activity in
+            activity.metricsTopChannels = configuration.metricsTopChannels
+            activity.maxAge = configuration.channelListMaxAge
+        }
+        services.append(activity)
         let drainHubs = hubs
         let router = try backend.gatewayRouter(
             ingest: ingest, stats: stats, registry: registry, logger: logger,
@@ -135,7 +141,7 @@ public struct EmoStreamSystem: Service {
                 else { return false }
                 hub.closeAll()  // its viewers reconnect through /api/connect, to the other nodes
                 return true
-            })
+            }, activity: activity)
         services.append(backend.sweeper(logger: logger))
         services.append(
             GatewayServer.buildApplication(

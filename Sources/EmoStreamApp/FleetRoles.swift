@@ -102,7 +102,7 @@ public struct FleetNode: Service {
         let name = name
         let capacity = capacity
         let logger = logger
-        let admission = TicketAdmission(node: name, store: store, signer: signer, logger: logger)
+        let admission = TicketAdmission(node: name, store: store, signer: signer, logger: logger, channels: backend.channels)
         let server = NodeServer.buildApplication(
             configuration: .init(name: name, host: configuration.host, port: configuration.port, capacity: capacity), hub: hub,
             admission: admission, registry: registry,

@@ -2,6 +2,7 @@ import Accounts
 import EmoCore
 import EmoStore
 import EmoWeb
+import EventLog
 import Gateway
 import Hummingbird
 import Ingest
@@ -63,6 +64,9 @@ public struct AccountsConfiguration: Sendable {
     public var heartbeatInterval: Duration = .seconds(2)
     /// The operator password of `/admin`; nil disables the admin page and API.
     public var adminPassword: String?
+    /// Only channels registered with `emostream channels add` accept reactions and viewers; otherwise a channel
+    /// is created when first used.
+    public var channelsClosed: Bool = false
 
     public init() {}
 }
@@ -73,10 +77,13 @@ struct AccountsBackend {
     let migration: StoreMigration
     let signer: TokenSigner
     let configuration: AccountsConfiguration
+    /// The channels this process lets reactions and viewers use (a cache over the store's registry).
+    let channels: ChannelRegistry
 
     init(configuration: AccountsConfiguration, dataDirectory: String, logger: Logger) throws {
         self.configuration = configuration
         store = try StoreFactory.make(databaseURL: configuration.databaseURL, dataDirectory: dataDirectory, logger: logger)
+        channels = ChannelRegistry(store: store, configuration: .init(closed: configuration.channelsClosed))
         migration = StoreMigration(store: store)
         signer = TokenSigner(secret: try SigningSecret.load(configured: configuration.secret, dataDirectory: dataDirectory))
     }
@@ -85,8 +92,9 @@ struct AccountsBackend {
     /// accepted.
     func gatewayRouter(
         ingest: IngestController?, stats: PipelineStats?, registry: PrometheusCollectorRegistry, logger: Logger,
-        drain: (@Sendable (String) async throws -> Bool)? = nil
+        drain: (@Sendable (String) async throws -> Bool)? = nil, activity: ChannelActivity? = nil
     ) throws -> Router<BasicRequestContext> {
+        let activity = activity ?? self.channelActivity(log: nil, registry: registry, logger: logger)
         var placement = PlacementController.Configuration()
         placement.ticketLifetime = configuration.ticketLifetime
         placement.nodeTTL = configuration.nodeTTL
@@ -95,11 +103,25 @@ struct AccountsBackend {
             accounts: AccountsController(
                 store: store, hasher: PasswordHasher(cost: configuration.bcryptCost), signer: signer,
                 tokenLifetime: configuration.tokenLifetime, logger: logger),
-            placement: PlacementController(store: store, signer: signer, configuration: placement, logger: logger),
+            placement: PlacementController(
+                store: store, signer: signer, configuration: placement, logger: logger, channels: channels),
             store: store, nodeTTL: configuration.nodeTTL, registry: registry, web: try WebController(),
             admin: AdminController(
                 password: configuration.adminPassword, store: store, signer: signer, nodeTTL: configuration.nodeTTL,
-                stats: stats, drain: drain))
+                stats: stats, drain: drain, activity: activity),
+            activity: activity)
+    }
+
+    /// Per-channel viewers and reactions per second; `log` is where the bursts are (nil: reactions/s are 0).
+    func channelActivity(
+        log: (any EventLog)?, registry: PrometheusCollectorRegistry, logger: Logger,
+        configure: (inout ChannelActivity.Configuration) -> Void = { _ in }
+    ) -> ChannelActivity {
+        var activityConfiguration = ChannelActivity.Configuration()
+        activityConfiguration.nodeTTL = configuration.nodeTTL
+        configure(&activityConfiguration)
+        return ChannelActivity(
+            log: log, store: store, registry: registry, configuration: activityConfiguration, logger: logger)
     }
 
     func sweeper(logger: Logger) -> SessionSweeper {

@@ -23,6 +23,10 @@ public struct SystemConfiguration: Sendable {
     public var maxBatchEvents: Int = 10_000
     /// Reactions per second one `user_id` may send (bursts of twice that); nil: unlimited.
     public var userRate: Double? = 20
+    /// Channels with their own `channel` label in `/metrics` (the busiest); the rest are `channel="other"`.
+    public var metricsTopChannels: Int = 10
+    /// How long `GET /api/channels` reuses a computed list.
+    public var channelListMaxAge: Duration = .seconds(1)
 
     public var accounts = AccountsConfiguration()
     /// Run the pipeline on this Kafka cluster instead of the embedded log.

@@ -17,11 +17,14 @@ public struct AdminController: Sendable {
     let stats: PipelineStats?
     /// Drains a node of this process (closes its viewers, takes it out of placement); nil where nodes run elsewhere.
     let drain: (@Sendable (String) async throws -> Bool)?
+    /// Per-channel figures (viewers, reactions per second).
+    let activity: ChannelActivity?
 
     public init(
         password: String?, store: any EmoStore, signer: TokenSigner, nodeTTL: Duration, stats: PipelineStats?,
-        drain: (@Sendable (String) async throws -> Bool)? = nil
+        drain: (@Sendable (String) async throws -> Bool)? = nil, activity: ChannelActivity? = nil
     ) {
+        self.activity = activity
         self.password = password
         self.store = store
         self.signer = signer
@@ -55,9 +58,11 @@ public struct AdminController: Sendable {
         var sessionsByTier: [String: Int]
         var reactionsAcceptedTotal: Int?
         var burstsPublishedTotal: Int?
+        /// The live channels, most popular first (at most 50).
+        var channels: [ChannelActivity.Figures]
 
         enum CodingKeys: String, CodingKey {
-            case time, nodes
+            case time, nodes, channels
             case sessionsByTier = "sessions_by_tier"
             case reactionsAcceptedTotal = "reactions_accepted_total"
             case burstsPublishedTotal = "bursts_published_total"
@@ -115,7 +120,8 @@ public struct AdminController: Sendable {
             encoding: Overview(
                 time: formatter.string(from: now), nodes: nodes,
                 sessionsByTier: Dictionary(uniqueKeysWithValues: Tier.allCases.map { ("\($0.rawValue)", tiers[$0] ?? 0) }),
-                reactionsAcceptedTotal: stats?.reactionsAcceptedTotal, burstsPublishedTotal: stats?.burstsPublishedTotal))
+                reactionsAcceptedTotal: stats?.reactionsAcceptedTotal, burstsPublishedTotal: stats?.burstsPublishedTotal,
+                channels: Array(try await activity?.channels().prefix(50) ?? [])))
     }
 
     static let disabled = APIError(

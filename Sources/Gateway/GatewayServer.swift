@@ -40,7 +40,8 @@ public enum GatewayServer {
     /// web app at `/` when given.
     public static func buildRouter(
         ingest: IngestController?, accounts: AccountsController, placement: PlacementController, store: any EmoStore,
-        nodeTTL: Duration, registry: PrometheusCollectorRegistry, web: WebController? = nil, admin: AdminController? = nil
+        nodeTTL: Duration, registry: PrometheusCollectorRegistry, web: WebController? = nil, admin: AdminController? = nil,
+        activity: ChannelActivity? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
@@ -59,12 +60,30 @@ public enum GatewayServer {
             let live = try await store.nodes(now: Date(), nodeTTL: nodeTTL).filter(\.isLive).count
             return jsonResponse(["status": "ok", "live_nodes": live])
         }
+        if let activity {
+            router.get("/api/channels") { request, _ in
+                let limit = try channelListLimit(request)
+                let channels = try await activity.channels().prefix(limit)
+                return try jsonResponse(encoding: ["channels": Array(channels)])
+            }
+        }
         router.get("/metrics") { _, _ in
-            Response(
+            // The per-channel series follow the current top channels.
+            _ = try? await activity?.channels()
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         return router
+    }
+
+    /// `?limit=N` of `GET /api/channels`: 1...1000, default 100.
+    static func channelListLimit(_ request: Request) throws -> Int {
+        guard let text = request.uri.queryParameters.get("limit") else { return 100 }
+        guard let limit = Int(text), (1...1000).contains(limit) else {
+            throw APIError(.badRequest, "invalid_limit", "limit must be an integer within 1...1000")
+        }
+        return limit
     }
 
     public static func buildApplication(

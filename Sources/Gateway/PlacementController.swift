@@ -22,9 +22,15 @@ public struct PlacementController: Sendable {
     let signer: TokenSigner
     let configuration: Configuration
     let logger: Logger
+    /// Which channels viewers may watch (nil: any valid name).
+    let channels: ChannelRegistry?
 
-    public init(store: any EmoStore, signer: TokenSigner, configuration: Configuration = .init(), logger: Logger) {
+    public init(
+        store: any EmoStore, signer: TokenSigner, configuration: Configuration = .init(), logger: Logger,
+        channels: ChannelRegistry? = nil
+    ) {
         self.store = store
+        self.channels = channels
         self.signer = signer
         self.configuration = configuration
         self.logger = logger
@@ -47,8 +53,14 @@ public struct PlacementController: Sendable {
         guard ChannelName.isValid(channel) else {
             throw APIError(.badRequest, "invalid_channel", "channel must be 1-64 characters of [a-z0-9_-]")
         }
+        if let channels, try await !channels.allows(channel) {
+            throw APIError(
+                .notFound, "unknown_channel",
+                "no channel named '\(channel)': the operator creates channels with `emostream channels add`",
+                extra: ["channel": channel])
+        }
         let outcome = try await store.reserveSession(
-            user: claims.subject, now: Date(), ticketTTL: configuration.ticketLifetime, nodeTTL: configuration.nodeTTL)
+            user: claims.subject, channel: channel, now: Date(), ticketTTL: configuration.ticketLifetime, nodeTTL: configuration.nodeTTL)
         switch outcome {
         case .reserved(let sessionID, let node, let expiresAt):
             let ticket = signer.sign(

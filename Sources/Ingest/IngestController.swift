@@ -1,5 +1,6 @@
 import EmoCore
 import EmoHTTP
+import EmoStore
 import EventLog
 import Foundation
 import Hummingbird
@@ -32,11 +33,15 @@ public struct IngestController: Sendable {
     let overloaded: Counter
     let stats: PipelineStats?
     let limiter: UserRateLimiter?
+    /// The channels reactions may use (nil: any valid name, nothing registered).
+    let channels: ChannelRegistry?
 
     public init(
-        log: any EventLog, configuration: Configuration = .init(), metrics: any MetricsFactory, stats: PipelineStats? = nil
+        log: any EventLog, configuration: Configuration = .init(), metrics: any MetricsFactory, stats: PipelineStats? = nil,
+        channels: ChannelRegistry? = nil
     ) {
         self.log = log
+        self.channels = channels
         self.configuration = configuration
         self.stats = stats
         self.limiter = configuration.userRate.map { UserRateLimiter(rate: $0, burst: max(1, Int(($0 * 2).rounded()))) }
@@ -86,6 +91,9 @@ public struct IngestController: Sendable {
             let status: HTTPResponse.Status = error.code == .batchTooLarge ? .contentTooLarge : .badRequest
             throw APIError(status, error.code.rawValue, error.message, extra: extra)
         }
+        if let channels {
+            try await admitChannels(reactions, registry: channels)
+        }
         if let limiter {
             var perUser: [String: Int] = [:]
             for reaction in reactions { perUser[reaction.userID, default: 0] += 1 }
@@ -118,6 +126,34 @@ public struct IngestController: Sendable {
                 headers: [.retryAfter: "1"])
         }
         return reactions.count
+    }
+
+    /// All-or-nothing: a batch with one channel the registry does not allow is refused as a whole (404).
+    func admitChannels(_ reactions: [Reaction], registry: ChannelRegistry) async throws {
+        var firstUse: [String: Int] = [:]
+        var order: [String] = []
+        var previous: String?
+        for (index, reaction) in reactions.enumerated() where reaction.channel != previous {
+            previous = reaction.channel
+            if firstUse[reaction.channel] == nil {
+                firstUse[reaction.channel] = index
+                order.append(reaction.channel)
+            }
+        }
+        let unknown: String?
+        do {
+            unknown = try await registry.admit(order)
+        } catch {
+            throw APIError(
+                .serviceUnavailable, "channels_unavailable", "the channel registry cannot be read; retry shortly",
+                headers: [.retryAfter: "1"])
+        }
+        if let unknown {
+            throw APIError(
+                .notFound, "unknown_channel",
+                "no channel named '\(unknown)': the operator creates channels with `emostream channels add`",
+                extra: ["index": firstUse[unknown] ?? 0, "channel": unknown])
+        }
     }
 
     static func isJSON(_ contentType: String?) -> Bool {

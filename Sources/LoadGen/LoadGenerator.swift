@@ -18,9 +18,25 @@ public final class LoadGenerator: Sendable {
         public var batchSize: Int = 500
         /// Stop after this long (nil: until cancelled).
         public var duration: Duration?
+        /// The channel to send to when `channels` is 1.
         public var channel: String = ChannelName.defaultName
+        /// Channels to spread the reactions over: 1 sends everything to `channel`; N > 1 sends to `ch-1` … `ch-N`
+        /// with Zipf-skewed popularity (`ch-1` the most popular).
+        public var channels: Int = 1
+        /// The Zipf exponent `s`: channel k gets a share proportional to 1 / k^s.
+        public var zipfExponent: Double = 1
+        /// Channels (the most popular first) the generator also watches, one SSE viewer each, to check that every
+        /// accepted reaction is counted in their bursts. Needs accounts: it registers its own.
+        public var watch: Int = 0
+        /// After sending, how long to wait for the last windows to reach the watchers.
+        public var drainTimeout: Duration = .seconds(15)
 
         public init() {}
+
+        /// The channels reactions go to, the most popular first.
+        public var channelNames: [String] {
+            channels <= 1 ? [channel] : (1...channels).map { "ch-\($0)" }
+        }
     }
 
     /// Running totals.
@@ -33,9 +49,15 @@ public final class LoadGenerator: Sendable {
 
     let configuration: Configuration
     let stats = Mutex(Stats())
+    /// channel → what was sent, accepted and (for watched channels) counted in bursts.
+    let tallies: Mutex<[String: ChannelTally]>
+    let sampler: ZipfSampler
 
     public init(configuration: Configuration) {
         self.configuration = configuration
+        let names = configuration.channelNames
+        self.sampler = ZipfSampler(count: names.count, exponent: configuration.zipfExponent)
+        self.tallies = Mutex(Dictionary(uniqueKeysWithValues: names.map { ($0, ChannelTally()) }))
     }
 
     public var totals: Stats { stats.withLock { $0 } }
@@ -43,22 +65,33 @@ public final class LoadGenerator: Sendable {
     /// Runs until `duration` passes or the task is cancelled; `report` is called about once a second.
     public func run(report: @escaping @Sendable (Duration, Stats) -> Void) async throws {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        let start = ContinuousClock.now
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: .seconds(1))
-                        report(ContinuousClock.now - start, self.totals)
-                    }
+            let watched = Array(configuration.channelNames.prefix(configuration.watch))
+            try await withThrowingTaskGroup(of: Void.self) { watchers in
+                if !watched.isEmpty {
+                    // Every watcher has its hello before the first reaction is sent, so it sees every window.
+                    try await startWatchers(for: watched, client: client, in: &watchers)
                 }
-                group.addTask { try await self.send(client: client, start: start) }
-                try await group.next()
-                group.cancelAll()
+                let start = ContinuousClock.now
+                do {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            while !Task.isCancelled {
+                                try await Task.sleep(for: .seconds(1))
+                                report(ContinuousClock.now - start, self.totals)
+                            }
+                        }
+                        group.addTask { try await self.send(client: client, start: start) }
+                        try await group.next()
+                        group.cancelAll()
+                    }
+                } catch is CancellationError {}
+                report(ContinuousClock.now - start, self.totals)
+                if !watched.isEmpty { await drain(watched) }
+                watchers.cancelAll()
             }
         } catch is CancellationError {}
         try await client.shutdown()
-        report(ContinuousClock.now - start, self.totals)
     }
 
     func send(client: HTTPClient, start: ContinuousClock.Instant) async throws {
@@ -78,24 +111,48 @@ public final class LoadGenerator: Sendable {
         }
     }
 
-    func makeBatches(tick: Int) -> [[String]] {
-        let now = EpochMillis.now()
+    /// A POST's events and how many of them go to each channel.
+    struct Batch: Sendable {
         var events: [String] = []
+        var channels: [String: Int] = [:]
+    }
+
+    func makeBatches(tick: Int) -> [Batch] {
+        let now = EpochMillis.now()
+        let names = configuration.channelNames
+        var generator = SystemRandomNumberGenerator()
+        var batches: [Batch] = []
+        var batch = Batch()
         var userIndex = tick * 7919
         for (emoji, count) in configuration.mix {
             for _ in 0..<count {
                 let user = "user-\(userIndex % max(configuration.users, 1))"
                 userIndex += 1
-                events.append(
-                    Reaction(userID: user, emoji: emoji, clientTimestamp: now, channel: configuration.channel).jsonText())
+                let channel = names[names.count == 1 ? 0 : sampler.sample(using: &generator)]
+                batch.events.append(Reaction(userID: user, emoji: emoji, clientTimestamp: now, channel: channel).jsonText())
+                batch.channels[channel, default: 0] += 1
+                if batch.events.count == configuration.batchSize {
+                    batches.append(batch)
+                    batch = Batch()
+                }
             }
         }
-        return stride(from: 0, to: events.count, by: configuration.batchSize).map {
-            Array(events[$0..<min($0 + configuration.batchSize, events.count)])
+        if !batch.events.isEmpty { batches.append(batch) }
+        return batches
+    }
+
+    func post(_ batch: Batch, client: HTTPClient) async {
+        let accepted = await post(batch.events, client: client)
+        tallies.withLock { tallies in
+            for (channel, count) in batch.channels {
+                tallies[channel, default: ChannelTally()].sent += count
+                if accepted == batch.events.count { tallies[channel, default: ChannelTally()].accepted += count }
+            }
         }
     }
 
-    func post(_ batch: [String], client: HTTPClient) async {
+    @discardableResult
+    func post(_ batch: [String], client: HTTPClient) async -> Int {
         var request = HTTPClientRequest(url: configuration.url + "/api/emojis")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -117,5 +174,6 @@ public final class LoadGenerator: Sendable {
             stats.accepted += accepted
             if accepted != batch.count { stats.errors += batch.count - accepted }
         }
+        return accepted
     }
 }

@@ -14,6 +14,8 @@ public struct BurstFrame: Sendable {
 /// What a viewer's connection writes next.
 public enum ViewerEvent: Sendable {
     case burst(BurstFrame)
+    /// A message of the node's own, e.g. the `hello` after a viewer switched channel, or an error.
+    case message(String)
     /// Nothing to say: lets idle SSE connections (and the proxies between) see traffic, and detects dead peers.
     case keepalive
 }
@@ -29,6 +31,9 @@ public final class BurstHub: Sendable {
         public var node: String
         /// Bursts kept per channel for `?after=SEQ` replays.
         public var ringCapacity: Int
+        /// Channels whose rings are kept: past this, the ring of a channel nobody here watches is dropped (its
+        /// `?after=` replays start over), so that channels created by anyone cannot grow a node without bound.
+        public var maxChannelRings: Int = 10_000
         /// Frames buffered per viewer.
         public var viewerBuffer: Int
         public var stallTimeout: Duration
@@ -71,6 +76,7 @@ public final class BurstHub: Sendable {
             state.nextID += 1
             state.viewers[id] = ViewerEntry(
                 channel: channel, frames: continuation, closed: closeContinuation, progress: progress)
+            state.members[channel, default: []].insert(id)
             let ring = state.rings[channel] ?? []
             let replay = after.map { after in ring.filter { $0.seq > after } } ?? []
             return (id, state.lastSeq[channel] ?? 0, replay, state.viewers.count)
@@ -81,9 +87,39 @@ public final class BurstHub: Sendable {
             progress: progress)
     }
 
+    /// Moves a viewer to another channel. In one step, its stream gets `hello(seq)` (built from the channel's last
+    /// `seq`), then the bursts after `after` still in the ring (at most what its buffer holds), then only bursts of
+    /// the new channel: frames of the old channel already queued come before the hello, none after.
+    /// Returns false when the viewer is gone.
+    @discardableResult
+    func move(_ id: UInt64, to channel: String, after: UInt64?, hello: (UInt64) -> String) -> Bool {
+        let replayLimit = max(0, configuration.viewerBuffer - 1)
+        return state.withLock { state in
+            guard let entry = state.viewers[id] else { return false }
+            state.remove(member: id, of: entry.channel)
+            state.viewers[id]!.channel = channel
+            state.members[channel, default: []].insert(id)
+            entry.frames.yield(.message(hello(state.lastSeq[channel] ?? 0)))
+            if let after {
+                let replay = (state.rings[channel] ?? []).filter { $0.seq > after }.suffix(replayLimit)
+                for frame in replay { entry.frames.yield(.burst(frame)) }
+            }
+            return true
+        }
+    }
+
+    /// Queues a message for one viewer (dropped like a burst when its buffer is full).
+    func send(_ id: UInt64, text: String) {
+        state.withLock { state in
+            _ = state.viewers[id]?.frames.yield(.message(text))
+        }
+    }
+
     func unsubscribe(_ id: UInt64) {
         let (entry, count) = state.withLock { state in
-            (state.viewers.removeValue(forKey: id), state.viewers.count)
+            let entry = state.viewers.removeValue(forKey: id)
+            if let entry { state.remove(member: id, of: entry.channel) }
+            return (entry, state.viewers.count)
         }
         entry?.frames.finish()
         entry?.closed.finish()
@@ -102,13 +138,19 @@ public final class BurstHub: Sendable {
             }
             state.lastSeq[frame.channel] = frame.seq
             state.rings[frame.channel, default: []].append(frame)
+            if state.rings.count > configuration.maxChannelRings,
+                let idle = state.rings.keys.first(where: { $0 != frame.channel && state.members[$0] == nil })
+            {
+                state.rings[idle] = nil
+            }
             if state.rings[frame.channel]!.count > ringCapacity {
                 state.rings[frame.channel]!.removeFirst()
             }
             var sent = 0
             var dropped = 0
             var stalled: [UInt64] = []
-            for (id, entry) in state.viewers where entry.channel == frame.channel {
+            for id in state.members[frame.channel] ?? [] {
+                guard let entry = state.viewers[id] else { continue }
                 switch entry.frames.yield(.burst(frame)) {
                 case .enqueued:
                     sent += 1
@@ -124,7 +166,9 @@ public final class BurstHub: Sendable {
                     break
                 }
             }
-            return (sent, dropped, stalled.compactMap { state.viewers.removeValue(forKey: $0) })
+            let removed = stalled.compactMap { state.viewers.removeValue(forKey: $0) }
+            for id in stalled { state.remove(member: id, of: frame.channel) }
+            return (sent, dropped, removed)
         }
         framesSent.increment(by: sent)
         if dropped > 0 { framesDropped.increment(by: dropped) }
@@ -141,7 +185,10 @@ public final class BurstHub: Sendable {
     /// Disconnects every viewer (graceful shutdown: their connections end, so the server can stop).
     public func closeAll() {
         let entries = state.withLock { state in
-            defer { state.viewers.removeAll() }
+            defer {
+                state.viewers.removeAll()
+                state.members.removeAll()
+            }
             return Array(state.viewers.values)
         }
         for entry in entries {
@@ -160,18 +207,28 @@ public final class BurstHub: Sendable {
 
     public var viewerCount: Int { state.withLock { $0.viewers.count } }
 
+    /// Viewers per channel (channels without viewers are absent).
+    public var viewersByChannel: [String: Int] { state.withLock { $0.members.mapValues(\.count) } }
+
     public func lastSeq(channel: String) -> UInt64 { state.withLock { $0.lastSeq[channel] ?? 0 } }
 }
 
 struct HubState {
     var nextID: UInt64 = 1
     var viewers: [UInt64: ViewerEntry] = [:]
+    /// channel → its viewers, so that a burst costs a look at its own channel's viewers only.
+    var members: [String: Set<UInt64>] = [:]
     var rings: [String: Deque<BurstFrame>] = [:]
     var lastSeq: [String: UInt64] = [:]
+
+    mutating func remove(member id: UInt64, of channel: String) {
+        members[channel]?.remove(id)
+        if members[channel]?.isEmpty == true { members[channel] = nil }
+    }
 }
 
 struct ViewerEntry {
-    let channel: String
+    var channel: String
     let frames: AsyncStream<ViewerEvent>.Continuation
     let closed: AsyncStream<Void>.Continuation
     let progress: ViewerProgress
@@ -214,4 +271,13 @@ public struct ViewerSubscription: Sendable {
     public func didWrite() { progress.advance() }
 
     public func cancel() { hub.unsubscribe(id) }
+
+    /// Moves this viewer to `channel` (see ``BurstHub/move(_:to:after:hello:)``).
+    @discardableResult
+    public func move(to channel: String, after: UInt64?, hello: (UInt64) -> String) -> Bool {
+        hub.move(id, to: channel, after: after, hello: hello)
+    }
+
+    /// Queues a message of the node's own for this viewer.
+    public func send(_ text: String) { hub.send(id, text: text) }
 }

@@ -56,7 +56,8 @@ public enum NodeServer {
             do {
                 try await limitSendBuffer(context.requestContext.channel, to: configuration.viewerSocketSendBuffer)
                 try await serveWebSocket(
-                    viewer: viewer, hub: hub, inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+                    viewer: viewer, hub: hub, inbound: inbound, outbound: outbound, channel: context.requestContext.channel,
+                    switcher: ChannelSwitcher(admission: admission, ticket: ticket, node: configuration.name))
             } catch {
                 await admission.release(ticket)
                 throw error
@@ -122,7 +123,7 @@ public enum NodeServer {
 
     static func serveWebSocket(
         viewer: ViewerRequest, hub: BurstHub, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
-        channel: any Channel
+        channel: any Channel, switcher: ChannelSwitcher
     ) async throws {
         let subscription = hub.subscribe(channel: viewer.channel, after: viewer.after)
         defer { subscription.cancel() }
@@ -133,15 +134,25 @@ public enum NodeServer {
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
+                // The only writer of this socket: bursts, and the node's own messages in their place among them.
                 for await event in subscription.frames {
-                    guard case .burst(let frame) = event else { continue }
-                    try await outbound.write(.text(frame.text))
-                    subscription.didWrite()
+                    switch event {
+                    case .burst(let frame):
+                        try await outbound.write(.text(frame.text))
+                        subscription.didWrite()
+                    case .message(let text):
+                        try await outbound.write(.text(text))
+                    case .keepalive:
+                        continue
+                    }
                 }
             }
             group.addTask {
-                // Viewers have nothing to say yet; reading detects their close.
-                for try await _ in inbound.messages(maxSize: 1 << 16) {}
+                // Viewers may ask to switch channel; reading also detects their close.
+                for try await message in inbound.messages(maxSize: 1 << 16) {
+                    guard case .text(let text) = message else { continue }
+                    await switcher.handle(text, subscription: subscription)
+                }
             }
             group.addTask { await closeWhenStalled(subscription, channel: channel) }
             try await group.next()
@@ -192,6 +203,8 @@ public enum NodeServer {
                     case .burst(let frame):
                         try await writer.write(ByteBuffer(string: sseEvent(frame)))
                         subscription.didWrite()
+                    case .message(let text):
+                        try await writer.write(ByteBuffer(string: "data: \(text)\n\n"))
                     case .keepalive:
                         try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
                     }

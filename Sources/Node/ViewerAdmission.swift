@@ -26,6 +26,15 @@ public protocol ViewerAdmission: Sendable {
     /// Releases slots admitted more than `age` ago whose stream never started (e.g. an SSE client that vanished
     /// before the response head could be written), so that no path leaks a slot.
     func releaseAbandoned(olderThan age: Duration) async
+    /// Whether a viewer may watch (switch to) `channel`: false for an unknown channel when channels are closed.
+    func allows(channel: String) async throws -> Bool
+    /// The viewer switched to `channel` (recorded with its session, for the viewers-per-channel figures).
+    func switched(_ ticket: AdmissionTicket, to channel: String) async
+}
+
+extension ViewerAdmission {
+    public func allows(channel: String) async throws -> Bool { true }
+    public func switched(_ ticket: AdmissionTicket, to channel: String) async {}
 }
 
 /// Admission backed by the accounts store and the shared token secret.
@@ -34,11 +43,13 @@ public struct TicketAdmission: ViewerAdmission {
     let store: any EmoStore
     let signer: TokenSigner
     let logger: Logger
+    let channels: ChannelRegistry?
     /// Admitted sessions whose stream has not started yet, with the time of admission.
     private let pending = PendingAdmissions()
 
-    public init(node: String, store: any EmoStore, signer: TokenSigner, logger: Logger) {
+    public init(node: String, store: any EmoStore, signer: TokenSigner, logger: Logger, channels: ChannelRegistry? = nil) {
         self.node = node
+        self.channels = channels
         self.store = store
         self.signer = signer
         self.logger = logger
@@ -77,6 +88,18 @@ public struct TicketAdmission: ViewerAdmission {
         for ticket in pending.takeOlder(than: age) {
             logger.info("releasing a viewer whose stream never started", metadata: ["session": "\(ticket.sessionID)"])
             await release(ticket)
+        }
+    }
+
+    public func allows(channel: String) async throws -> Bool {
+        try await channels?.allows(channel) ?? true
+    }
+
+    public func switched(_ ticket: AdmissionTicket, to channel: String) async {
+        do {
+            try await store.setSessionChannel(id: ticket.sessionID, channel: channel)
+        } catch {
+            logger.warning("could not record a channel switch", metadata: ["session": "\(ticket.sessionID)", "error": "\(error)"])
         }
     }
 

@@ -24,6 +24,11 @@ struct AccountOptions: ParsableArguments {
     @Option(help: "bcrypt cost of password hashes, 4-16 (env: EMOSTREAM_BCRYPT_COST).")
     var bcryptCost: Int = Env.int("EMOSTREAM_BCRYPT_COST", 10)
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Accept reactions and viewers only for channels created with `emostream channels add`; otherwise a channel is created when first used (env: EMOSTREAM_CHANNELS_CLOSED=1).")
+    var channelsClosed: Bool = Env.bool("EMOSTREAM_CHANNELS_CLOSED")
+
     func validate() throws {
         guard (4...16).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be within 4...16") }
         if let secret, secret.count < 16 { throw ValidationError("--secret must be at least 16 characters") }
@@ -44,6 +49,7 @@ struct AccountOptions: ParsableArguments {
         configuration.heartbeatInterval = min(.seconds(2), nodeTTL.duration / 3)
         configuration.bcryptCost = UInt8(bcryptCost)
         configuration.adminPassword = adminPassword
+        configuration.channelsClosed = channelsClosed
         return configuration
     }
 }

@@ -12,6 +12,12 @@ enum Env {
         string(name).flatMap(Int.init) ?? fallback
     }
 
+    /// `1`, `true`, `yes` or `on` (any case) is true; anything else, or unset, is false.
+    static func bool(_ name: String) -> Bool {
+        guard let text = string(name)?.lowercased() else { return false }
+        return ["1", "true", "yes", "on"].contains(text)
+    }
+
     static func value<T: ExpressibleByArgument>(_ name: String, _ fallback: T) -> T {
         string(name).flatMap(T.init(argument:)) ?? fallback
     }

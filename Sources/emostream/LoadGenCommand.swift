@@ -6,7 +6,13 @@ import LoadGen
 struct LoadGenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadgen",
-        abstract: "Send reactions to a running EmoStream (the original scaletest: 300 😀 + 200 😢 every 500 ms).")
+        abstract: "Send reactions to a running EmoStream (the original scaletest: 300 😀 + 200 😢 every 500 ms).",
+        discussion: """
+            With --channels N the reactions are spread over ch-1 … ch-N with Zipf-skewed popularity (ch-1 the \
+            most popular), and the generator watches the --watch most popular channels (one SSE viewer each, \
+            through accounts it registers) and prints, per channel, what was sent, accepted and counted in the \
+            bursts.
+            """)
 
     @Option(help: "Base URL of the API (env: EMOSTREAM_URL).")
     var url: String = Env.value("EMOSTREAM_URL", "http://127.0.0.1:8080")
@@ -29,8 +35,17 @@ struct LoadGenCommand: AsyncParsableCommand {
     @Option(help: "Stop after this long, e.g. 30s (default: until Ctrl-C).")
     var duration: DurationArgument?
 
-    @Option(help: "Channel to send to.")
+    @Option(help: "Channel to send to (with --channels 1).")
     var channel: String = ChannelName.defaultName
+
+    @Option(help: "Spread the reactions over channels ch-1 … ch-N, Zipf-skewed (ch-1 the most popular).")
+    var channels: Int = 1
+
+    @Option(help: "Zipf exponent s of --channels: channel k gets a share proportional to 1/k^s.")
+    var zipf: Double = 1
+
+    @Option(help: "Channels (the most popular first) to watch and check against the bursts; default: all of --channels up to 20 when N > 1, none for one channel.")
+    var watch: Int?
 
     func validate() throws {
         guard happy >= 0, sad >= 0, happy + sad > 0 else { throw ValidationError("send at least one reaction per tick") }
@@ -38,6 +53,9 @@ struct LoadGenCommand: AsyncParsableCommand {
             throw ValidationError("--users must be positive and --batch-size within 1...10000")
         }
         guard ChannelName.isValid(channel) else { throw ValidationError("--channel must be 1-64 chars of [a-z0-9_-]") }
+        guard (1...100_000).contains(channels) else { throw ValidationError("--channels must be within 1...100000") }
+        guard zipf >= 0, zipf.isFinite else { throw ValidationError("--zipf must not be negative") }
+        if let watch, !(0...channels).contains(watch) { throw ValidationError("--watch must be within 0...--channels") }
     }
 
     func run() async throws {
@@ -49,6 +67,9 @@ struct LoadGenCommand: AsyncParsableCommand {
         configuration.batchSize = batchSize
         configuration.duration = duration?.duration
         configuration.channel = channel
+        configuration.channels = channels
+        configuration.zipfExponent = zipf
+        configuration.watch = watch ?? (channels > 1 ? min(channels, 20) : 0)
         let generator = LoadGenerator(configuration: configuration)
         let task = Task {
             try await generator.run { elapsed, stats in
@@ -69,5 +90,16 @@ struct LoadGenCommand: AsyncParsableCommand {
         }
         defer { signals.forEach { $0.cancel() } }
         try await task.value
+        guard channels > 1 || configuration.watch > 0 else { return }
+        var lines = "channel\tsent\taccepted\tcounted\tmatch\n"
+        var mismatches = 0
+        for (name, tally) in generator.channelReport {
+            let counted = tally.counted.map(String.init) ?? "-"
+            let match = tally.matches.map { $0 ? "yes" : "NO" } ?? "not watched"
+            if tally.matches == false { mismatches += 1 }
+            lines += "\(name)\t\(tally.sent)\t\(tally.accepted)\t\(counted)\t\(match)\n"
+        }
+        FileHandle.standardOutput.write(Data(lines.utf8))
+        if mismatches > 0 { throw RuntimeError("\(mismatches) watched channel(s) counted other than was accepted") }
     }
 }

@@ -52,6 +52,9 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Reactions per second one user_id may send, in bursts of twice that; 0 = unlimited (env: EMOSTREAM_USER_RATE).")
     var userRate: Double = Env.value("EMOSTREAM_USER_RATE", 20)
 
+    @Option(help: "Busiest channels with their own label in /metrics; the rest are channel=\"other\" (env: EMOSTREAM_METRICS_TOP_CHANNELS).")
+    var metricsTopChannels: Int = Env.int("EMOSTREAM_METRICS_TOP_CHANNELS", 10)
+
     @OptionGroup var accounts: AccountOptions
 
     @OptionGroup var kafka: KafkaOptions
@@ -60,6 +63,9 @@ struct UpCommand: AsyncParsableCommand {
 
     func validate() throws {
         try accounts.validate()
+        guard (0...1000).contains(metricsTopChannels) else {
+            throw ValidationError("--metrics-top-channels must be within 0...1000")
+        }
         guard userRate >= 0 else { throw ValidationError("--user-rate must not be negative") }
         guard (0...65535).contains(port), (0...65535).contains(nodeBasePort) else {
             throw ValidationError("ports must be within 0...65535")
@@ -93,6 +99,7 @@ struct UpCommand: AsyncParsableCommand {
         configuration.viewerBuffer = viewerBuffer
         configuration.maxBodyBytes = maxBody
         configuration.userRate = userRate > 0 ? userRate : nil
+        configuration.metricsTopChannels = metricsTopChannels
         configuration.accounts = accounts.configuration
         configuration.kafka = try kafka.settings(partitions: partitions)
         let system = EmoStreamSystem(configuration: configuration, logger: logger)

@@ -29,6 +29,8 @@ def test_operator_sees_nodes_sessions_per_tier_and_rates(system, browser):
     expect(page.locator('#tiers-table tr[data-tier="1"]')).to_have_attribute("data-sessions", "1")
     expect(page.locator('#tiers-table tr[data-tier="3"]')).to_have_attribute("data-sessions", "1")
     expect(page.locator('#tiers-table tr[data-tier="2"]')).to_have_attribute("data-sessions", "0")
+    # Per-channel figures: both sessions watch main.
+    expect(page.locator('#channels-table tr[data-channel="main"]')).to_have_attribute("data-viewers", "2")
 
     # Send reactions until the page has seen two polls apart with a positive ingest rate.
     def rate_is_positive():

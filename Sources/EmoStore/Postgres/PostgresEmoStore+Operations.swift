@@ -112,7 +112,9 @@ extension PostgresEmoStore {
         }
     }
 
-    public func reserveSession(user: String, now: Date, ticketTTL: Duration, nodeTTL: Duration) async throws -> ReservationOutcome {
+    public func reserveSession(
+        user: String, channel: String, now: Date, ticketTTL: Duration, nodeTTL: Duration
+    ) async throws -> ReservationOutcome {
         let now = now.emoTruncated
         let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
         let expiresAt = now.addingTimeInterval(ticketTTL.emoTimeInterval).emoTruncated
@@ -179,8 +181,8 @@ extension PostgresEmoStore {
                 let id = Placement.newSessionID()
                 try await connection.query(
                     """
-                    INSERT INTO sessions (id, user_name, node_name, state, created_at, ticket_expires_at, lease_renewed_at)
-                    VALUES (\(id), \(user), \(node.name), 'reserved', \(now), \(expiresAt), \(now))
+                    INSERT INTO sessions (id, user_name, node_name, state, created_at, ticket_expires_at, lease_renewed_at, channel)
+                    VALUES (\(id), \(user), \(node.name), 'reserved', \(now), \(expiresAt), \(now), \(channel))
                     """,
                     logger: self.logger
                 )
@@ -230,7 +232,78 @@ extension PostgresEmoStore {
         return deleted
     }
 
+    @discardableResult
+    public func setSessionChannel(id: String, channel: String) async throws -> Bool {
+        !(try await self.client.query(
+            "UPDATE sessions SET channel = \(channel) WHERE id = \(id) RETURNING id", logger: self.logger
+        ).collect()).isEmpty
+    }
+
+    public func viewersByChannel(now: Date, nodeTTL: Duration) async throws -> [String: Int] {
+        let now = now.emoTruncated
+        let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
+        var counts: [String: Int] = [:]
+        for try await (channel, count) in try await self.client.query(
+            """
+            SELECT s.channel, count(*) FROM sessions s JOIN nodes n ON n.name = s.node_name
+            WHERE n.last_heartbeat >= \(cutoff)
+              AND ((s.state = 'reserved' AND s.ticket_expires_at > \(now))
+                OR (s.state = 'active' AND s.lease_renewed_at >= \(cutoff)))
+            GROUP BY s.channel
+            """,
+            logger: self.logger
+        ).decode((String, Int).self) {
+            counts[channel] = count
+        }
+        return counts
+    }
+
+    // MARK: Channels
+
+    @discardableResult
+    public func addChannel(name: String, now: Date) async throws -> Bool {
+        let now = now.emoTruncated
+        return !(try await self.client.query(
+            "INSERT INTO channels (name, created_at) VALUES (\(name), \(now)) ON CONFLICT (name) DO NOTHING RETURNING name",
+            logger: self.logger
+        ).collect()).isEmpty
+    }
+
+    public func ensureChannels(_ names: [String], now: Date) async throws {
+        guard !names.isEmpty else { return }
+        let now = now.emoTruncated
+        let unique = Array(Set(names))
+        try await self.client.query(
+            "INSERT INTO channels (name, created_at) SELECT unnest(\(unique)::text[]), \(now) ON CONFLICT (name) DO NOTHING",
+            logger: self.logger
+        )
+    }
+
+    public func channel(named name: String) async throws -> ChannelRecord? {
+        try await self.channels(
+            self.client.query("SELECT name, created_at FROM channels WHERE name = \(name)", logger: self.logger)
+        ).first
+    }
+
+    public func listChannels() async throws -> [ChannelRecord] {
+        try await self.channels(self.client.query("SELECT name, created_at FROM channels ORDER BY name", logger: self.logger))
+    }
+
+    public func removeChannel(named name: String) async throws -> Bool {
+        !(try await self.client.query(
+            "DELETE FROM channels WHERE name = \(name) RETURNING name", logger: self.logger
+        ).collect()).isEmpty
+    }
+
     // MARK: Row decoding
+
+    func channels(_ rows: PostgresRowSequence) async throws -> [ChannelRecord] {
+        var channels: [ChannelRecord] = []
+        for try await (name, createdAt) in rows.decode((String, Date).self) {
+            channels.append(ChannelRecord(name: name, createdAt: createdAt.emoTruncated))
+        }
+        return channels
+    }
 
     func nodeStatuses(_ connection: PostgresConnection, now: Date, nodeTTL: Duration) async throws -> [NodeStatus] {
         let now = now.emoTruncated

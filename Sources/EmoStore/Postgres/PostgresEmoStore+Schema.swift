@@ -36,6 +36,16 @@ extension PostgresEmoStore {
             "CREATE INDEX sessions_user_idx ON sessions (user_name)",
             "CREATE INDEX sessions_node_idx ON sessions (node_name)",
         ],
+        // 2: the channel registry, and the channel each session watches.
+        [
+            """
+            CREATE TABLE channels (
+                name TEXT PRIMARY KEY,
+                created_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            "ALTER TABLE sessions ADD COLUMN channel TEXT NOT NULL DEFAULT 'main'",
+        ],
     ]
 
     /// An arbitrary constant naming the advisory lock that serialises concurrent migrations.

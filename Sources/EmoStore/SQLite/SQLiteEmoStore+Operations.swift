@@ -110,7 +110,9 @@ extension SQLiteEmoStore {
         }
     }
 
-    public func reserveSession(user: String, now: Date, ticketTTL: Duration, nodeTTL: Duration) async throws -> ReservationOutcome {
+    public func reserveSession(
+        user: String, channel: String, now: Date, ticketTTL: Duration, nodeTTL: Duration
+    ) async throws -> ReservationOutcome {
         let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval)
         let expiresAt = now.addingTimeInterval(ticketTTL.emoTimeInterval).emoTruncated
         return try await self.withWriteTransaction { connection in
@@ -134,10 +136,10 @@ extension SQLiteEmoStore {
             let id = Placement.newSessionID()
             _ = try await connection.query(
                 """
-                INSERT INTO sessions (id, user_name, node_name, state, created_at, ticket_expires_at, lease_renewed_at)
-                VALUES (?1, ?2, ?3, 'reserved', ?4, ?5, ?4)
+                INSERT INTO sessions (id, user_name, node_name, state, created_at, ticket_expires_at, lease_renewed_at, channel)
+                VALUES (?1, ?2, ?3, 'reserved', ?4, ?5, ?4, ?6)
                 """,
-                [.text(id), .text(user), .text(node.name), .millis(now), .millis(expiresAt)]
+                [.text(id), .text(user), .text(node.name), .millis(now), .millis(expiresAt), .text(channel)]
             )
             node.viewers += 1
             return .reserved(sessionID: id, node: node, ticketExpiresAt: expiresAt)
@@ -175,7 +177,76 @@ extension SQLiteEmoStore {
         return rows.count
     }
 
+    @discardableResult
+    public func setSessionChannel(id: String, channel: String) async throws -> Bool {
+        !(try await self.query(
+            "UPDATE sessions SET channel = ?2 WHERE id = ?1 RETURNING id", [.text(id), .text(channel)]
+        )).isEmpty
+    }
+
+    public func viewersByChannel(now: Date, nodeTTL: Duration) async throws -> [String: Int] {
+        let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval)
+        let rows = try await self.query(
+            """
+            SELECT s.channel AS channel, count(*) AS n FROM sessions s JOIN nodes n ON n.name = s.node_name
+            WHERE n.last_heartbeat >= ?2
+              AND ((s.state = 'reserved' AND s.ticket_expires_at > ?1)
+                OR (s.state = 'active' AND s.lease_renewed_at >= ?2))
+            GROUP BY s.channel
+            """,
+            [.millis(now), .millis(cutoff)]
+        )
+        var counts: [String: Int] = [:]
+        for row in rows {
+            guard let channel = row.column("channel")?.string else { throw EmoStoreError.corruptRow("sessions: \(row)") }
+            counts[channel] = row.column("n")?.integer ?? 0
+        }
+        return counts
+    }
+
+    // MARK: Channels
+
+    @discardableResult
+    public func addChannel(name: String, now: Date) async throws -> Bool {
+        !(try await self.query(
+            "INSERT INTO channels (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING RETURNING name",
+            [.text(name), .millis(now)]
+        )).isEmpty
+    }
+
+    public func ensureChannels(_ names: [String], now: Date) async throws {
+        guard !names.isEmpty else { return }
+        try await self.withWriteTransaction { connection in
+            for name in Set(names) {
+                _ = try await connection.query(
+                    "INSERT INTO channels (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                    [.text(name), .millis(now)]
+                )
+            }
+        }
+    }
+
+    public func channel(named name: String) async throws -> ChannelRecord? {
+        try await self.query("SELECT name, created_at FROM channels WHERE name = ?1", [.text(name)])
+            .first.map(Self.channelRecord)
+    }
+
+    public func listChannels() async throws -> [ChannelRecord] {
+        try await self.query("SELECT name, created_at FROM channels ORDER BY name").map(Self.channelRecord)
+    }
+
+    public func removeChannel(named name: String) async throws -> Bool {
+        !(try await self.query("DELETE FROM channels WHERE name = ?1 RETURNING name", [.text(name)])).isEmpty
+    }
+
     // MARK: Row decoding
+
+    static func channelRecord(_ row: SQLiteRow) throws -> ChannelRecord {
+        guard let name = row.column("name")?.string, let created = row.column("created_at")?.integer else {
+            throw EmoStoreError.corruptRow("channels: \(row)")
+        }
+        return ChannelRecord(name: name, createdAt: Date(emoMillis: Int64(created)))
+    }
 
     static func nodeStatuses(_ connection: SQLiteConnection, now: Date, nodeTTL: Duration) async throws -> [NodeStatus] {
         let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval)

@@ -38,6 +38,16 @@ extension SQLiteEmoStore {
             "CREATE INDEX sessions_user_idx ON sessions (user_name)",
             "CREATE INDEX sessions_node_idx ON sessions (node_name)",
         ],
+        // 2: the channel registry, and the channel each session watches.
+        [
+            """
+            CREATE TABLE channels (
+                name TEXT PRIMARY KEY NOT NULL,
+                created_at INTEGER NOT NULL
+            )
+            """,
+            "ALTER TABLE sessions ADD COLUMN channel TEXT NOT NULL DEFAULT 'main'",
+        ],
     ]
 
     public func migrate() async throws {

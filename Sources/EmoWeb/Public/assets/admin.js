@@ -37,6 +37,19 @@ function render(overview) {
     cell(row, new Date(node.last_heartbeat).toLocaleTimeString());
     nodes.appendChild(row);
   }
+  const channels = $("channels-table").querySelector("tbody");
+  channels.replaceChildren();
+  for (const channel of overview.channels ?? []) {
+    const row = document.createElement("tr");
+    row.dataset.channel = channel.name;
+    row.dataset.viewers = channel.viewers;
+    row.dataset.rate = channel.reactions_per_second;
+    cell(row, channel.name);
+    cell(row, String(channel.viewers));
+    cell(row, channel.reactions_per_second.toFixed(1));
+    channels.appendChild(row);
+  }
+  $("channels-empty").hidden = (overview.channels ?? []).length > 0;
   const tiers = $("tiers-table").querySelector("tbody");
   tiers.replaceChildren();
   for (const tier of ["1", "2", "3"]) {

@@ -1,7 +1,7 @@
 // EmoStream web app: sign up / log in, then watch the swarm live. The login token lives in this tab's
 // sessionStorage only (never in a URL); tickets for the cluster nodes are fetched fresh for every connection.
 
-import { ApiError, connect, login, register } from "./api.js";
+import { ApiError, connect, listChannels, login, register } from "./api.js";
 import { BurstStream } from "./stream.js";
 import { Swarm } from "./swarm.js";
 import { Chart } from "./chart.js";
@@ -11,9 +11,12 @@ const $ = (id) => document.getElementById(id);
 const SESSION_KEY = "emostream.session";
 const NAME_RULE = /^[A-Za-z0-9_.-]{3,32}$/;
 const TIER_DEVICES = { 1: 5, 2: 2, 3: 1 };
+const CHANNEL_KEY = "emostream.channel";
+const CHANNEL_RULE = /^[a-z0-9_-]{1,64}$/;
+const CHANNEL_REFRESH_MS = 4000;
 
 let mode = "login";
-let watching = null; // {stream, pad}
+let watching = null; // {stream, pad, timer}
 
 // ---- session ---------------------------------------------------------------------------------------------
 
@@ -96,6 +99,88 @@ async function submitAuth(event) {
   }
 }
 
+// ---- channels --------------------------------------------------------------------------------------------
+
+/** The channel to watch first: ?channel= in the page's address, else this tab's last one, else main. */
+function initialChannel() {
+  const fromURL = new URLSearchParams(location.search).get("channel");
+  if (fromURL && CHANNEL_RULE.test(fromURL)) return fromURL;
+  const saved = sessionStorage.getItem(CHANNEL_KEY);
+  return saved && CHANNEL_RULE.test(saved) ? saved : "main";
+}
+
+function showChannel(channel) {
+  $("channel-name").textContent = channel;
+  $("stage-channel").textContent = "· " + channel;
+  document.title = `EmoStream · ${channel} · live`;
+  sessionStorage.setItem(CHANNEL_KEY, channel);
+  const url = new URL(location.href);
+  url.searchParams.set("channel", channel);
+  history.replaceState(null, "", url);
+  for (const button of $("channel-list").querySelectorAll(".channel-button")) {
+    button.setAttribute("aria-current", String(button.dataset.channel === channel));
+  }
+}
+
+function renderChannels(channels, current) {
+  const list = $("channel-list");
+  const rows = channels.some((c) => c.name === current) ? channels : [{ name: current, viewers: 0, reactions_per_second: 0 }, ...channels];
+  list.replaceChildren(...rows.map((channel) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "channel-button";
+    button.dataset.channel = channel.name;
+    button.dataset.viewers = String(channel.viewers);
+    button.dataset.rate = String(channel.reactions_per_second);
+    button.setAttribute("aria-current", String(channel.name === current));
+    const name = document.createElement("span");
+    name.textContent = channel.name;
+    const figures = document.createElement("span");
+    figures.className = "channel-figures";
+    const rate = channel.reactions_per_second;
+    figures.textContent = `${channel.viewers} watching · ${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)}/s`;
+    button.append(name, figures);
+    button.addEventListener("click", () => switchChannel(channel.name));
+    item.append(button);
+    return item;
+  }));
+}
+
+async function refreshChannels() {
+  if (!watching) return;
+  try {
+    const answer = await listChannels();
+    if (watching) renderChannels(answer.channels, watching.stream.channel);
+    $("channels-status").textContent = "Live now, most watched first";
+  } catch {
+    $("channels-status").textContent = "Channel list unavailable — retrying";
+  }
+}
+
+function switchChannel(channel) {
+  if (!watching) return;
+  if (!CHANNEL_RULE.test(channel)) {
+    $("channel-input").setAttribute("aria-invalid", "true");
+    showBanner("Channel names are 1–64 characters of a–z, 0–9, _ and -.");
+    return;
+  }
+  $("channel-input").removeAttribute("aria-invalid");
+  showBanner("");
+  watching.stream.switchChannel(channel);
+}
+
+function channelRefused(error) {
+  const channel = watching?.stream.channel;
+  const text = error.code === "unknown_channel"
+    ? `That channel is not open. Still watching ${channel}.`
+    : error.code === "invalid_channel"
+      ? `Channel names are 1–64 characters of a–z, 0–9, _ and -. Still watching ${channel}.`
+      : `${error.message || "Could not switch channel."} Still watching ${channel}.`;
+  showBanner(text);
+  if (channel) showChannel(channel);
+}
+
 // ---- watching --------------------------------------------------------------------------------------------
 
 function setConnection(state, text) {
@@ -129,9 +214,14 @@ function startWatching() {
 
   const swarm = new Swarm({ stage: $("swarm"), log: $("burst-log"), empty: $("stage-empty") });
   const chart = new Chart({ svg: $("chart-svg"), table: $("chart-table") });
-  const pad = new Pad({ grid: $("pad-grid"), status: $("pad-status"), bar: $("cooldown"), user: session.name });
+  let shown = null; // the channel whose swarm and chart are on screen
+  const pad = new Pad({
+    grid: $("pad-grid"), status: $("pad-status"), bar: $("cooldown"), user: session.name,
+    channel: () => stream.channel,
+  });
   const stream = new BurstStream({
-    connect: () => connect(session.token),
+    channel: initialChannel(),
+    connect: (channel) => connect(session.token, channel),
     on: {
       state(kind, detail) {
         if (kind === "connecting") {
@@ -159,6 +249,24 @@ function startWatching() {
         }
       },
       hello(message, transport) {
+        const channel = message.channel || stream.channel;
+        if (channel !== shown) {
+          // Another channel: its own swarm, chart and burst numbers.
+          if (shown !== null) {
+            swarm.reset();
+            chart.reset();
+            $("last-burst").replaceChildren();
+            delete $("last-burst").dataset.seq;
+            $("last-window").textContent = "No burst yet.";
+            $("seq").textContent = "–";
+            $("missed").hidden = true;
+          }
+          shown = channel;
+          showChannel(channel);
+          // The list is cached for up to a second: look again once it counts this viewer where it is now.
+          refreshChannels();
+          setTimeout(refreshChannels, 1200);
+        }
         setConnection("live", "Live");
         showBanner("");
         showNotice("");
@@ -177,6 +285,9 @@ function startWatching() {
         chart.add(burst);
         showLastBurst(burst);
       },
+      switchFailed(error) {
+        channelRefused(error);
+      },
       authLost() {
         stopWatching();
         sessionStorage.removeItem(SESSION_KEY);
@@ -184,8 +295,10 @@ function startWatching() {
       },
     },
   });
-  watching = { stream, pad };
+  watching = { stream, pad, timer: setInterval(refreshChannels, CHANNEL_REFRESH_MS) };
+  showChannel(stream.channel);
   stream.start();
+  refreshChannels();
 }
 
 function showLastBurst(burst) {
@@ -209,6 +322,7 @@ function showLastBurst(burst) {
 }
 
 function stopWatching() {
+  clearInterval(watching?.timer);
   watching?.stream.stop();
   watching?.pad.destroy();
   watching = null;
@@ -238,6 +352,12 @@ $("auth-form").parentElement.querySelector('[role="tablist"]').addEventListener(
   $(mode === "login" ? "tab-login" : "tab-signup").focus();
 });
 $("notice-retry").addEventListener("click", () => watching?.stream.retry());
+$("channel-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const channel = $("channel-input").value.trim().toLowerCase();
+  if (channel) switchChannel(channel);
+  $("channel-input").value = "";
+});
 $("logout").addEventListener("click", () => {
   stopWatching();
   sessionStorage.removeItem(SESSION_KEY);

@@ -21,6 +21,11 @@ export class Chart {
     this.render();
   }
 
+  reset() {
+    this.windows = [];
+    this.render();
+  }
+
   totals() {
     const sums = new Map();
     for (const w of this.windows) for (const [emoji, n] of w.counts) sums.set(emoji, (sums.get(emoji) || 0) + n);

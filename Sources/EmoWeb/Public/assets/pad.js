@@ -19,7 +19,8 @@ export const EMOJIS = [
 const COOLDOWN_MS = 800;
 
 export class Pad {
-  constructor({ grid, status, bar, user }) {
+  constructor({ grid, status, bar, user, channel }) {
+    this.channel = channel; // () => the channel being watched: reactions go there
     this.grid = grid;
     this.status = status;
     this.bar = bar;
@@ -68,7 +69,7 @@ export class Pad {
     void button.offsetWidth; // restart the animation
     button.classList.add("pop");
     try {
-      await sendReaction(this.user, emoji.alias);
+      await sendReaction(this.user, emoji.alias, this.channel());
       this.sent += 1;
       this.grid.dataset.sent = String(this.sent);
       this.say(`Sent ${emoji.glyph}`);

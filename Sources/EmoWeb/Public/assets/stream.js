@@ -11,12 +11,14 @@ const sleep = (ms, signal) =>
 
 export class BurstStream {
   /**
-   * connect: async () => {node, ws_url, sse_url}; throws ApiError.
-   * on: { state(kind, detail), hello(msg, transport), burst(msg, missed) , authLost(error) }
+   * connect: async (channel) => {node, ws_url, sse_url}; throws ApiError.
+   * on: { state(kind, detail), hello(msg, transport), burst(msg, missed), authLost(error), switchFailed(error) }
    */
-  constructor({ connect, on }) {
+  constructor({ connect, on, channel }) {
     this.connectAPI = connect;
     this.on = on;
+    this.channel = channel;
+    this.previousChannel = null; // while a switch is pending: where to go back if it is refused
     this.lastSeq = null;
     this.missed = 0;
     this.transport = "WebSocket" in window ? "ws" : "sse";
@@ -35,6 +37,28 @@ export class BurstStream {
 
   /** Skips the current back-off wait. */
   retry() { this.retryNow?.(); }
+
+  /**
+   * Watches another channel. Over a WebSocket the node moves this connection (answering with a new hello); over
+   * Server-Sent Events the page reconnects with a ticket for the new channel. Bursts of the old channel still
+   * on their way are ignored.
+   */
+  switchChannel(channel) {
+    if (channel === this.channel) return;
+    this.previousChannel = this.channel;
+    this.channel = channel;
+    this.lastSeq = null;
+    this.missed = 0;
+    const overWebSocket = typeof WebSocket !== "undefined" && this.socket instanceof WebSocket;
+    if (overWebSocket && this.socket.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify({ type: "switch", channel }));
+    } else {
+      this.reconnectNow = true;
+      this.closeSocket();
+      this.endWatch?.("switching channel");
+      this.retry();
+    }
+  }
 
   closeSocket() {
     if (this.socket) {
@@ -60,15 +84,24 @@ export class BurstStream {
     let attempt = 0;
     while (!this.abort.signal.aborted) {
       // While waiting out a refusal (tier limit, no capacity) the page keeps showing why, not "connecting".
-      if (attempt === 0 || this.everLive) this.on.state(this.everLive ? "reconnecting" : "connecting", { attempt });
+      if (this.switching) this.on.state("connecting", { attempt });
+      else if (attempt === 0 || this.everLive) this.on.state(this.everLive ? "reconnecting" : "connecting", { attempt });
+      this.switching = false;
       let info;
       try {
-        info = await this.connectAPI();
+        info = await this.connectAPI(this.channel);
       } catch (error) {
         if (this.abort.signal.aborted) return;
         if (error instanceof ApiError && error.status === 401) {
           this.on.authLost(error);
           return;
+        }
+        if (error instanceof ApiError && error.code === "unknown_channel" && this.previousChannel) {
+          // A switch (by reconnecting) to a channel that is not open: back to the one we came from.
+          this.channel = this.previousChannel;
+          this.previousChannel = null;
+          this.on.switchFailed(error);
+          continue;
         }
         attempt += 1;
         const delay = this.backoff(error, attempt);
@@ -79,6 +112,12 @@ export class BurstStream {
       if (this.abort.signal.aborted) return;
       const outcome = await this.watch(info);
       if (this.abort.signal.aborted) return;
+      if (this.reconnectNow) {
+        this.reconnectNow = false;
+        this.switching = true;
+        attempt = 0;
+        continue;
+      }
       if (outcome.wasLive) attempt = 0;
       attempt += 1;
       this.on.state("reconnecting", { attempt, reason: outcome.reason });
@@ -110,18 +149,29 @@ export class BurstStream {
             return;
           }
           if (!live && fellBack) this.transport = "ws"; // SSE failed too: not a WebSocket problem.
+          this.endWatch = null;
           resolve({ wasLive: live, reason });
         };
+        this.endWatch = (reason) => finish(reason);
         const onText = (text) => {
           let message;
           try { message = JSON.parse(text); } catch { return; }
           if (message.type === "hello") {
+            if (message.channel && message.channel !== this.channel) return; // a switch overtaken by another
             live = true;
             this.everLive = true;
+            this.previousChannel = null;
             if (this.lastSeq === null) this.lastSeq = message.seq;
             this.on.hello(message, transport);
           } else if (message.type === "burst") {
+            if (message.channel && message.channel !== this.channel) return; // still in flight from the old channel
             this.receive(message);
+          } else if (message.type === "error") {
+            if (this.previousChannel && message.channel === this.channel) {
+              this.channel = this.previousChannel; // refused: the node keeps us where we were
+              this.previousChannel = null;
+            }
+            this.on.switchFailed(new ApiError(400, message));
           }
         };
         if (transport === "ws") {

@@ -14,6 +14,14 @@ export class Swarm {
 
   get reducedMotion() { return this.motion.matches; }
 
+  /** Clears the stage and the log (another channel is being watched). */
+  reset() {
+    this.stage.replaceChildren();
+    this.log.replaceChildren();
+    delete this.stage.dataset.seq;
+    this.empty.hidden = false;
+  }
+
   show(burst) {
     this.empty.hidden = true;
     this.stage.dataset.seq = burst.seq;
