@@ -1,6 +1,7 @@
 import Accounts
 import EmoStore
 import Foundation
+import EventLog
 import Gateway
 import Ingest
 import Logging
@@ -49,18 +50,23 @@ public struct FleetGateway: Service {
         let migration = backend.migration
         var services: [any Service] = []
         var ingest: IngestController?
+        var burstLog: (any EventLog)?
         if let kafka = configuration.kafka {
             let log = kafka.makeLog(clientID: "emostream-gateway", logger: logger)
             try await kafka.ensureTopics(on: log, logger: logger)
             services.append(log)
+            burstLog = log
             ingest = IngestController(
                 log: log,
                 configuration: .init(
                     maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents),
                     userRate: configuration.userRate),
-                metrics: PrometheusMetricsFactory(registry: registry))
+                metrics: PrometheusMetricsFactory(registry: registry), channels: backend.channels)
         }
-        let router = try backend.gatewayRouter(ingest: ingest, stats: nil, registry: registry, logger: logger)
+        // Reactions per second per channel, from the bursts (none without Kafka).
+        let activity = backend.channelActivity(log: burstLog, registry: registry, logger: logger)
+        let router = try backend.gatewayRouter(
+            ingest: ingest, stats: nil, registry: registry, logger: logger, activity: activity)
         let host = configuration.advertisedHost
         let logger = logger
         let gateway = GatewayServer.buildApplication(
@@ -69,7 +75,7 @@ public struct FleetGateway: Service {
             onServerRunning: { port in logger.info("EmoStream gateway ready: http://\(host):\(port)") })
         let group = ServiceGroup(
             configuration: .init(
-                services: (services + [backend.store, migration, backend.sweeper(logger: logger), gateway])
+                services: (services + [backend.store, migration, activity, backend.sweeper(logger: logger), gateway])
                     .map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -1,5 +1,6 @@
 import EmoCore
 import EmoHTTP
+import EmoStore
 import Hummingbird
 import Ingest
 import KafkaLog
@@ -21,6 +22,10 @@ public struct PipelineRoleConfiguration: Sendable {
     public var maxBodyBytes: Int = 1 << 20
     public var maxBatchEvents: Int = 10_000
     public var userRate: Double? = 20
+    /// The shared store holding the channel registry (ingest registers channels on first use, or with
+    /// `channelsClosed` accepts only registered ones); nil: any valid channel name, nothing registered.
+    public var databaseURL: String?
+    public var channelsClosed: Bool = false
 
     public init(kafka: KafkaSettings) {
         self.kafka = kafka
@@ -50,12 +55,21 @@ public struct IngestRole: Service {
     public func run() async throws {
         let log = configuration.kafka.makeLog(clientID: "emostream-ingest", logger: logger)
         try await configuration.kafka.ensureTopics(on: log, logger: logger)
+        var services: [any Service] = []
+        var channels: ChannelRegistry?
+        var migration: StoreMigration?
+        if let databaseURL = configuration.databaseURL {
+            let store = try StoreFactory.make(databaseURL: databaseURL, dataDirectory: ".", logger: logger)
+            migration = StoreMigration(store: store)
+            channels = ChannelRegistry(store: store, configuration: .init(closed: configuration.channelsClosed))
+            services += [store, migration!]
+        }
         let ingest = IngestController(
             log: log,
             configuration: .init(
                 maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents),
                 userRate: configuration.userRate),
-            metrics: PrometheusMetricsFactory(registry: registry))
+            metrics: PrometheusMetricsFactory(registry: registry), channels: channels)
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
         ingest.addRoutes(to: router)
@@ -68,14 +82,15 @@ public struct IngestRole: Service {
         }
         let host = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
         let logger = logger
-        let server = Application(
+        var server = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emostream"),
             onServerRunning: { channel in
                 logger.info("EmoStream ingest ready: http://\(host):\(channel.localAddress?.port ?? 0)")
             },
             logger: logger)
-        try await runRole(log: log, [server], logger: logger)
+        server.beforeServerStarts { [migration] in try await migration?.wait() }
+        try await runRole(log: log, services + [server], logger: logger)
     }
 }
 

@@ -37,10 +37,24 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Reactions per second one user_id may send per ingest server, in bursts of twice that; 0 = unlimited (env: EMOSTREAM_USER_RATE).")
     var userRate: Double = Env.value("EMOSTREAM_USER_RATE", 20)
 
+    @Option(help: "PostgreSQL URL of the fleet's store, for the channel registry: channels are registered on first use, or with --channels-closed only registered ones are accepted; without it any valid channel name is accepted (env: EMOSTREAM_DATABASE_URL).")
+    var databaseURL: String? = Env.string("EMOSTREAM_DATABASE_URL")
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Accept reactions only for channels created with `emostream channels add`; needs --database-url (env: EMOSTREAM_CHANNELS_CLOSED=1).")
+    var channelsClosed: Bool = Env.bool("EMOSTREAM_CHANNELS_CLOSED")
+
     @OptionGroup var pipeline: PipelineOptions
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
+        if let databaseURL, !databaseURL.hasPrefix("postgres://"), !databaseURL.hasPrefix("postgresql://") {
+            throw ValidationError("--database-url must be a postgres:// URL")
+        }
+        if channelsClosed, databaseURL == nil {
+            throw ValidationError("--channels-closed needs --database-url (the store holding the registered channels)")
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be within 0...65535") }
         guard userRate >= 0 else { throw ValidationError("--user-rate must not be negative") }
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024") }
@@ -52,6 +66,8 @@ struct IngestCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.maxBodyBytes = maxBody
         configuration.userRate = userRate > 0 ? userRate : nil
+        configuration.databaseURL = databaseURL
+        configuration.channelsClosed = channelsClosed
         try await IngestRole(configuration: configuration, logger: logging.bootstrap(label: "emostream.ingest")).run()
     }
 }

@@ -35,7 +35,7 @@ struct KafkaFleetTests {
         }
     }
 
-    @Test func reactionsThroughBothIngestServersReachEveryNodeExactlyOnceAcrossAKilledProcessor() async throws {
+    @Test func reactionsOfTwoChannelsThroughBothIngestServersReachEveryNodeExactlyOnceAcrossAKilledProcessor() async throws {
         let fleet = try await KafkaFleet.start()
         defer { fleet.stop() }
 
@@ -57,20 +57,28 @@ struct KafkaFleetTests {
             viewers.append(viewer)
         }
         #expect(Set(placements.map(\.node)) == ["node-1", "node-2", "node-3"])
+        // And one viewer of another live event, which must see only its own channel.
+        let cricket = connectSSE(try await account.place(channel: "cricket").sseURL)
+        #expect(try await cricket.0.next().channel == "cricket")
+        viewers.append(cricket)
         let totals = viewers.map { _ in ViewerTotals() }
         let readers = zip(viewers, totals).map { viewer, total in Task { await total.consume(viewer.0) } }
         defer { readers.forEach { $0.cancel() } }
 
         // Reactions to both ingest servers for a while; one processor is killed with SIGKILL half-way.
         var accepted: [String: Int] = [:]
+        var acceptedCricket: [String: Int] = [:]
         var survivorLinesAtKill = 0
-        let mix = [("😀", 37), ("😢", 11), ("🔥", 5)]
+        // Both channels interleaved in every batch.
+        let mix = [("😀", 37, "main"), ("👏", 9, "cricket"), ("😢", 11, "main"), ("🔥", 5, "cricket"), ("🔥", 5, "main")]
         for round in 0..<24 {
             let ingest = fleet.ingest[round % 2]
-            let result = try await postReactions(ingest, mix, user: "r\(round)")
+            let result = try await postChannelReactions(ingest, mix, user: "r\(round)")
             #expect(result.status == 202, "\(result.text)")
             if result.status == 202 {
-                for (emoji, count) in mix { accepted[emoji, default: 0] += count }
+                for (emoji, count, channel) in mix {
+                    if channel == "main" { accepted[emoji, default: 0] += count } else { acceptedCricket[emoji, default: 0] += count }
+                }
             }
             if round == 12 {
                 survivorLinesAtKill = fleet.processors[1].linesSoFar
@@ -81,9 +89,12 @@ struct KafkaFleetTests {
         // A marker sent last: once every viewer has it, every earlier reaction has been published.
         let marker = try await postReactions(fleet.ingest[0], [("🎉", 1)], user: "marker")
         #expect(marker.status == 202)
+        let cricketMarker = try await postChannelReactions(fleet.ingest[1], [("🎉", 1, "cricket")], user: "marker")
+        #expect(cricketMarker.status == 202)
         accepted["🎉"] = 1
-        let expected = accepted
-        for viewer in totals {
+        acceptedCricket["🎉"] = 1
+        for (index, viewer) in totals.enumerated() {
+            let expected = index == 3 ? acceptedCricket : accepted
             let seen = try await viewer.waitUntil(seconds: 90) { $0["🎉", default: 0] >= 1 && $0.values.reduce(0, +) >= expected.values.reduce(0, +) }
             #expect(seen == expected)
         }
@@ -92,10 +103,23 @@ struct KafkaFleetTests {
             $0.contains("partitions assigned: [0, 1, 2, 3, 4, 5, 6, 7]")
         }
         // Every node got the same bursts, numbered 1, 2, 3, … without gaps.
-        let sequences = totals.map { $0.seqs() }
+        #expect(totals[3].seqs() == Array(1...UInt64(totals[3].seqs().count)))
+        let sequences = totals.prefix(3).map { $0.seqs() }
         #expect(sequences[0] == Array(1...UInt64(sequences[0].count)))
         #expect(sequences.allSatisfy { $0 == sequences[0] })
     }
+}
+
+/// Posts one batch holding every (emoji, count, channel) of `mix`, each reaction from its own user.
+func postChannelReactions(_ api: String, _ mix: [(String, Int, String)], user: String) async throws -> HTTPResult {
+    let now = EpochMillis.now()
+    var events: [String] = []
+    for (emoji, count, channel) in mix {
+        for _ in 0..<count {
+            events.append(Reaction(userID: "\(user)-\(events.count)", emoji: emoji, clientTimestamp: now, channel: channel).jsonText())
+        }
+    }
+    return try await request(.POST, api + "/api/emojis", body: "[" + events.joined(separator: ",") + "]")
 }
 
 /// Raw counts a viewer has received so far, summed over its bursts, and the seqs of those bursts.
