@@ -207,3 +207,42 @@ struct GroupTests {
         await admin.close()
     }
 }
+
+@Suite(.enabled(if: TestBroker.isAvailable, "needs EMOSTREAM_TEST_KAFKA_BROKERS (scripts/with-kafka.sh)"))
+struct GroupRejoinTests {
+    @Test func anEmptiedGroupCanBeJoinedAgainAndResumesCommittedOffsets() async throws {
+        let topic = uniqueName("rejoin")
+        let groupID = uniqueName("g-rejoin")
+        let admin = KafkaAdminClient(configuration: try TestBroker.client("kw-admin"), logger: testLogger("admin"))
+        _ = try await admin.ensureTopics([(topic, 2)])
+        await admin.close()
+        func produce(_ range: Range<Int>) async throws {
+            let producer = KafkaProducer(
+                configuration: KafkaProducerConfiguration(client: try TestBroker.client("kw-producer")),
+                logger: testLogger("producer"))
+            try await withServices([producer]) {
+                _ = try await producer.sendAndAwait(range.map { KafkaProducerMessage(topic: topic, partition: $0 % 2, value: value("a\($0)")) })
+            }
+        }
+        func consumer(_ name: String) throws -> KafkaConsumer {
+            var config = KafkaConsumerConfiguration(
+                client: try TestBroker.client("kw-\(name)"), subscription: .group(id: groupID, topics: [topic]))
+            config.fetchMaxWait = .milliseconds(100)
+            return KafkaConsumer(configuration: config, logger: testLogger("member-\(name)"))
+        }
+        try await produce(0..<10)
+        let first = try consumer("first")
+        try await withServices([first]) {
+            let got = try await pollUntil(first) { all, _ in all.count >= 10 }
+            var next: [KafkaTopicPartition: Int64] = [:]
+            for m in got { next[m.topicPartition] = max(next[m.topicPartition] ?? 0, m.offset + 1) }
+            try await first.commit(next)
+        }
+        try await produce(10..<14)
+        let second = try consumer("second")
+        let got = try await withServices([second]) {
+            try await pollUntil(second) { all, _ in all.count >= 4 }
+        }
+        #expect(got.map { String(buffer: $0.value!) }.sorted() == ["a10", "a11", "a12", "a13"])
+    }
+}
