@@ -23,6 +23,8 @@ struct ConsumerState {
     var epoch: UInt64 = 0
     var generation: Int32 = -1
     var memberID = ""
+    /// The leader named by the last JoinGroup response.
+    var lastLeader = ""
     var coordinator: KafkaBrokerAddress?
     /// Group: joined, synced and positions initialised. Manual: positions initialised.
     var stable = false

@@ -7,6 +7,7 @@ extension KafkaConsumer {
     /// Leaves the group on shutdown.
     func runGroup(id groupID: String, topics: [String]) async {
         var attempt = 0
+        var followerSyncFailures = 0
         while !isShutdown {
             do {
                 let coordinator = try await currentCoordinator(groupID: groupID)
@@ -21,6 +22,7 @@ extension KafkaConsumer {
                 }
                 guard installed else { continue }
                 attempt = 0
+                followerSyncFailures = 0
                 logger.info(
                     "joined consumer group",
                     metadata: [
@@ -42,6 +44,26 @@ extension KafkaConsumer {
                 attempt += 1
                 var immediate = false
                 switch error.code {
+                case .broker(27) where error.message.hasPrefix("SyncGroup"):
+                    // A follower whose SyncGroup keeps timing out waits for a leader that never assigns; join
+                    // again as a new member to shake the group loose.
+                    followerSyncFailures += 1
+                    immediate = true
+                    if followerSyncFailures >= 3 {
+                        // Tansu can keep naming a leader that already left (it left a formed group and the rest
+                        // left before rejoining): nobody assigns, and every follower SyncGroup times out. A live
+                        // leader would have synced by now, so leave and rejoin under the orphaned leader id, which
+                        // makes this member the leader.
+                        followerSyncFailures = 0
+                        let orphan = state.withLock { $0.lastLeader }
+                        await leaveGroup(groupID: groupID)
+                        if !orphan.isEmpty {
+                            logger.warning(
+                                "group leader never assigned partitions; taking over its member id",
+                                metadata: ["leader": "\(orphan)"])
+                            state.withLock { $0.memberID = orphan }
+                        }
+                    }
                 case .broker(27), .broker(22):
                     immediate = true
                 case .broker(25):
@@ -142,6 +164,7 @@ extension KafkaConsumer {
         state.withLock {
             $0.memberID = join.memberID
             $0.generation = join.generationID
+            $0.lastLeader = join.leader
         }
         var assignments: [(memberID: String, assignment: ByteBuffer)] = []
         if join.leader == join.memberID {
