@@ -36,6 +36,8 @@ actor Ledger {
         distinctCount() == count && committedAll(ends)
     }
 
+    func bothProcessed() -> Bool { receivedBy["victim", default: 0] > 0 && receivedBy["survivor", default: 0] > 0 }
+
     var stopped: Set<String> = []
     func stop(_ name: String) { stopped.insert(name) }
     func isStopped(_ name: String) -> Bool { stopped.contains(name) }
@@ -75,13 +77,13 @@ struct GroupTests {
     }
 
     /// Produces m<i> for i in `range` to partition i % 6 with a producer of its own.
-    func produceRange(_ range: Range<Int>, to topic: String) async throws -> [KafkaRecordMetadata] {
+    func produceRange(_ range: Range<Int>, to topic: String, partitions: Int = 6) async throws -> [KafkaRecordMetadata] {
         let producer = KafkaProducer(
             configuration: KafkaProducerConfiguration(client: try TestBroker.client("kw-producer")),
             logger: testLogger("producer"))
         return try await withServices([producer]) {
             try await producer.sendAndAwait(
-                range.map { KafkaProducerMessage(topic: topic, partition: $0 % 6, value: value("m\($0)")) })
+                range.map { KafkaProducerMessage(topic: topic, partition: $0 % partitions, value: value("m\($0)")) })
         }
     }
 
@@ -173,6 +175,40 @@ struct GroupTests {
             let got = Set(await ledger.received[tp] ?? [])
             #expect(got == Set(0..<end), "partition \(tp)")
         }
+    }
+
+    @Test func survivorsTakeOverTheCrashedMembersPartitions() async throws {
+        let topic = uniqueName("crash")
+        let groupID = uniqueName("g-crash")
+        let admin = KafkaAdminClient(configuration: try TestBroker.client("kw-admin"), logger: testLogger("admin"))
+        _ = try await admin.ensureTopics([(topic, 4)])
+        await admin.close()
+        let ledger = Ledger()
+        let survivor = try member(groupID, topic, "survivor")
+        let victim = try member(groupID, topic, "victim")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (consumer, name) in [(survivor, "survivor"), (victim, "victim")] {
+                group.addTask {
+                    try await consumer.run()
+                    await ledger.stop(name)
+                }
+                group.addTask { try await work(consumer, name: name, ledger: ledger) }
+            }
+            // Both own partitions: the victim has processed something from its share.
+            let first = try await produceRange(0..<40, to: topic, partitions: 4)
+            _ = first
+            await waitFor("both members to process records") {
+                await ledger.bothProcessed()
+            }
+            // No LeaveGroup: the broker only notices after the session timeout, via the survivor's heartbeats.
+            victim.simulateCrash()
+            await waitFor("the victim to stop") { await ledger.isStopped("victim") }
+            _ = try await produceRange(40..<80, to: topic, partitions: 4)
+            await waitFor("every record processed", limit: .seconds(150)) { await ledger.distinctCount() == 80 }
+            survivor.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+        #expect(await ledger.distinctCount() == 80)
     }
 
     @Test(.enabled(if: TestBroker.tansuBinary != nil, "needs EMOSTREAM_TANSU_BIN"))

@@ -30,6 +30,8 @@ struct ConsumerState {
     var stable = false
     var rejoinNeeded = false
     var shutdown = false
+    /// Cleared only by tests that simulate a crashed member.
+    var leaveOnShutdown = true
     var assignment: [KafkaTopicPartition] = []
     var fetchPositions: [KafkaTopicPartition: Position] = [:]
     var pollPositions: [KafkaTopicPartition: Int64] = [:]

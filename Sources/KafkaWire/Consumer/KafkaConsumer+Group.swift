@@ -90,7 +90,9 @@ extension KafkaConsumer {
                 await sleepUnlessShutdown(configuration.client.retryBackoff)
             }
         }
-        await leaveGroup(groupID: groupID)
+        if state.withLock({ $0.leaveOnShutdown }) {
+            await leaveGroup(groupID: groupID)
+        }
     }
 
     private func leaveGroup(groupID: String) async {

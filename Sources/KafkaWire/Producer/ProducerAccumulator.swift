@@ -59,7 +59,8 @@ struct ProducerAccumulator {
         if shuttingDown { return .shutdown }
         guard buffered < capacity else { return .full }
         buffered += 1
-        var queue = queues[tp] ?? PartitionQueue()
+        // Move the queue out of the dictionary so its Deque is uniquely referenced (no copy-on-write per append).
+        var queue = queues.removeValue(forKey: tp) ?? PartitionQueue()
         let wasEmpty = queue.records.isEmpty
         queue.records.append(pending)
         queue.bytes += pending.size
@@ -93,7 +94,9 @@ struct ProducerAccumulator {
         }
         let shutdownExpired = shuttingDown && (shutdownDeadline.map { now >= $0 } ?? false)
         for tp in Array(queues.keys) {
-            guard var queue = queues[tp], !queue.records.isEmpty, !queue.inFlight else { continue }
+            guard queues[tp].map({ !$0.records.isEmpty && !$0.inFlight }) == true,
+                var queue = queues.removeValue(forKey: tp)
+            else { continue }
             // Expire records that waited longer than the delivery timeout.
             while let first = queue.records.first,
                 shutdownExpired || now >= first.enqueuedAt.advanced(by: configuration.deliveryTimeout)
@@ -164,7 +167,7 @@ struct ProducerAccumulator {
 
     /// A batch came back with a retriable error: put its records back at the front.
     mutating func requeue(_ batch: Batch, error: KafkaError, retryAt: ContinuousClock.Instant) {
-        var queue = queues[batch.partition] ?? PartitionQueue()
+        var queue = queues.removeValue(forKey: batch.partition) ?? PartitionQueue()
         for pending in batch.records.reversed() {
             queue.records.prepend(pending)
             queue.bytes += pending.size
@@ -178,7 +181,7 @@ struct ProducerAccumulator {
     /// A batch is done (delivered or failed for good).
     mutating func complete(_ batch: Batch) {
         buffered -= batch.records.count
-        if var queue = queues[batch.partition] {
+        if var queue = queues.removeValue(forKey: batch.partition) {
             queue.inFlight = false
             queue.lastError = nil
             if queue.records.isEmpty {
@@ -192,7 +195,8 @@ struct ProducerAccumulator {
     /// Fails everything not in flight (used when the producer stops).
     mutating func removeAllQueued() -> [Pending] {
         var removed: [Pending] = []
-        for (tp, var queue) in queues {
+        for tp in Array(queues.keys) {
+            guard var queue = queues.removeValue(forKey: tp) else { continue }
             removed.append(contentsOf: queue.records)
             buffered -= queue.records.count
             queue.records.removeAll()
