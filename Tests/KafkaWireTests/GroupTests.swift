@@ -177,6 +177,21 @@ struct GroupTests {
         }
     }
 
+    @Test func aTopicCreatedAfterJoiningIsPickedUp() async throws {
+        let topic = uniqueName("later")
+        let consumer = try member(uniqueName("g-later"), topic, "later")
+        let received = try await withServices([consumer]) {
+            // Joined with nothing to own.
+            _ = try await pollUntil(consumer) { _, batch in batch.generation >= 0 }
+            let admin = KafkaAdminClient(configuration: try TestBroker.client("kw-admin"), logger: testLogger("admin"))
+            _ = try await admin.ensureTopics([(topic, 2)])
+            await admin.close()
+            _ = try await produceRange(0..<10, to: topic, partitions: 2)
+            return try await pollUntil(consumer) { all, _ in all.count >= 10 }
+        }
+        #expect(Set(received.map { String(buffer: $0.value!) }) == Set((0..<10).map { "m\($0)" }))
+    }
+
     @Test func survivorsTakeOverTheCrashedMembersPartitions() async throws {
         let topic = uniqueName("crash")
         let groupID = uniqueName("g-crash")

@@ -25,6 +25,9 @@ struct ConsumerState {
     var memberID = ""
     /// The leader named by the last JoinGroup response.
     var lastLeader = ""
+    /// Bumped to change this member's subscription metadata: Tansu only re-runs an assignment when a member's
+    /// metadata changes (a plain rejoin of a formed group returns the old assignment).
+    var subscriptionEpoch: Int32 = 0
     var coordinator: KafkaBrokerAddress?
     /// Group: joined, synced and positions initialised. Manual: positions initialised.
     var stable = false
