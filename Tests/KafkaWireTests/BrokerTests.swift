@@ -136,6 +136,23 @@ struct BrokerTests {
         }
     }
 
+    @Test func sendWaitsForBufferSpace() async throws {
+        let topic = uniqueName("backpressure")
+        let admin = try admin()
+        _ = try await admin.ensureTopics([(topic, 2)])
+        await admin.close()
+        var config = KafkaProducerConfiguration(client: try TestBroker.client("kw-producer"))
+        config.bufferCapacity = 5
+        config.batchSizeBytes = 64
+        let producer = KafkaProducer(configuration: config, logger: testLogger("producer"))
+        let metadata = try await withServices([producer]) {
+            try await producer.sendAndAwait((0..<50).map { KafkaProducerMessage(topic: topic, partition: $0 % 2, value: value("v\($0)")) })
+        }
+        #expect(metadata.count == 50)
+        #expect(metadata.filter { $0.partition == 0 }.map(\.offset) == Array(0..<25))
+        #expect(metadata.filter { $0.partition == 1 }.map(\.offset) == Array(0..<25))
+    }
+
     @Test func autoOffsetResetLatestSkipsOldRecords() async throws {
         let topic = uniqueName("latest")
         let admin = try admin()
