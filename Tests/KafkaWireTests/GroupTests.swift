@@ -226,8 +226,8 @@ struct GroupTests {
         #expect(await ledger.distinctCount() == 80)
     }
 
-    @Test(.enabled(if: TestBroker.tansuBinary != nil, "needs EMOSTREAM_TANSU_BIN"))
-    func producerAndConsumerRecoverFromBrokerRestart() async throws {
+    @Test(.enabled(if: TestBroker.tansuBinary != nil, "needs EMOSTREAM_TANSU_BIN"), arguments: [false, true])
+    func producerAndConsumerRecoverFromBrokerRestart(idempotent: Bool) async throws {
         let broker = try OwnBroker(binary: TestBroker.tansuBinary!)
         try await broker.start()
         defer { broker.kill() }
@@ -239,6 +239,7 @@ struct GroupTests {
         _ = try await admin.ensureTopics([(topic, 1)])
         var producerConfig = KafkaProducerConfiguration(client: client)
         producerConfig.deliveryTimeout = .seconds(3)
+        producerConfig.enableIdempotence = idempotent
         let producer = KafkaProducer(configuration: producerConfig, logger: testLogger("producer"))
         var consumerConfig = KafkaConsumerConfiguration(
             client: client, subscription: .group(id: uniqueName("g-restart"), topics: [topic]))

@@ -102,4 +102,39 @@ import Testing
         #expect(drain.requests.isEmpty)
         #expect(drain.needsMetadata)
     }
+
+    @Test func idempotentBatchesGetSequencesAndRetryUnchanged() {
+        var acc = ProducerAccumulator()
+        acc.idempotence = .init()
+        let t0 = ContinuousClock.now
+        let tracker = DeliveryTracker(count: 4)
+        for i in 0..<2 {
+            _ = acc.enqueue(pending(10, at: t0, tracker: tracker, index: i), to: tp, capacity: 4, batchSize: 1000)
+        }
+        let later = t0.advanced(by: .milliseconds(20))
+        // No producer id yet: nothing is sent.
+        #expect(acc.drain(now: later, metadata: metadata, configuration: configuration).requests.isEmpty)
+        acc.idempotence?.producer = (id: 9, epoch: 2)
+        let first = acc.drain(now: later, metadata: metadata, configuration: configuration).requests[0].batches[0]
+        #expect(first.producer.producerID == 9)
+        #expect(first.producer.producerEpoch == 2)
+        #expect(first.producer.baseSequence == 0)
+        // More records arrive; the failed batch is resent exactly (2 records, sequence 0), then the rest at 2.
+        for i in 2..<4 {
+            _ = acc.enqueue(pending(10, at: t0, tracker: tracker, index: i), to: tp, capacity: 4, batchSize: 1000)
+        }
+        acc.requeue(first, error: KafkaError(.timeout, "x"), retryAt: later, pin: true)
+        let retry = acc.drain(now: later, metadata: metadata, configuration: configuration).requests[0].batches[0]
+        #expect(retry.records.map(\.index) == [0, 1])
+        #expect(retry.producer.baseSequence == 0)
+        acc.complete(retry)
+        let next = acc.drain(now: later, metadata: metadata, configuration: configuration).requests[0].batches[0]
+        #expect(next.records.map(\.index) == [2, 3])
+        #expect(next.producer.baseSequence == 2)
+        // A reset forgets the id and restarts sequences.
+        acc.complete(next)
+        acc.resetProducerID()
+        #expect(acc.idempotence?.producer == nil)
+        #expect(acc.idempotence?.nextSequence.isEmpty == true)
+    }
 }
