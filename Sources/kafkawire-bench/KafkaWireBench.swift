@@ -21,6 +21,7 @@ struct KafkaWireBench: AsyncParsableCommand {
     @Option(help: "Producer linger in ms") var lingerMs = 5
     @Option(help: "Per-partition batch cap in bytes") var batchSizeBytes = 65_536
     @Option(help: "Max bytes per Produce request") var maxRequestBytes = 1_048_576
+    @Flag(help: "Idempotent producer") var idempotent = false
     @Option(help: "Log level (trace, debug, info, notice, warning, error)") var logLevel = "warning"
 
     func run() async throws {
@@ -37,6 +38,7 @@ struct KafkaWireBench: AsyncParsableCommand {
         producerConfig.linger = .milliseconds(lingerMs)
         producerConfig.batchSizeBytes = batchSizeBytes
         producerConfig.maxRequestBytes = maxRequestBytes
+        producerConfig.enableIdempotence = idempotent
         let producer = KafkaProducer(configuration: producerConfig, logger: logger)
         let payload = ByteBuffer(repeating: UInt8(ascii: "x"), count: valueSize)
         let total = records
