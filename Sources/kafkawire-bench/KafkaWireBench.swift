@@ -19,12 +19,14 @@ struct KafkaWireBench: AsyncParsableCommand {
     @Option(help: "Concurrent sendAndAwait tasks") var concurrency = 8
     @Option(help: "Records per sendAndAwait call") var batch = 1000
     @Option(help: "Producer linger in ms") var lingerMs = 5
-    @Option(help: "Per-partition batch cap in bytes") var batchSizeBytes = 1_000_000
-    @Option(help: "Max bytes per Produce request") var maxRequestBytes = 4 * 1024 * 1024
+    @Option(help: "Per-partition batch cap in bytes") var batchSizeBytes = 65_536
+    @Option(help: "Max bytes per Produce request") var maxRequestBytes = 1_048_576
+    @Flag(help: "Idempotent producer") var idempotent = false
+    @Option(help: "Log level (trace, debug, info, notice, warning, error)") var logLevel = "warning"
 
     func run() async throws {
         var logger = Logger(label: "kafkawire-bench")
-        logger.logLevel = .warning
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
         let client = KafkaClientConfiguration(
             bootstrapServers: try KafkaBrokerAddress.parseList(brokers), clientID: "kafkawire-bench")
         let topic = "kafkawire-bench-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
@@ -36,6 +38,7 @@ struct KafkaWireBench: AsyncParsableCommand {
         producerConfig.linger = .milliseconds(lingerMs)
         producerConfig.batchSizeBytes = batchSizeBytes
         producerConfig.maxRequestBytes = maxRequestBytes
+        producerConfig.enableIdempotence = idempotent
         let producer = KafkaProducer(configuration: producerConfig, logger: logger)
         let payload = ByteBuffer(repeating: UInt8(ascii: "x"), count: valueSize)
         let total = records

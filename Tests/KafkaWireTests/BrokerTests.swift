@@ -136,6 +136,51 @@ struct BrokerTests {
         }
     }
 
+    @Test func idempotentProducerRoundTrip() async throws {
+        let topic = uniqueName("idempotent")
+        let admin = try admin()
+        _ = try await admin.ensureTopics([(topic, 2)])
+        await admin.close()
+        var config = KafkaProducerConfiguration(client: try TestBroker.client("kw-producer"))
+        config.enableIdempotence = true
+        config.batchSizeBytes = 100
+        let producer = KafkaProducer(configuration: config, logger: testLogger("producer"))
+        let metadata = try await withServices([producer]) {
+            var all: [KafkaRecordMetadata] = []
+            for round in 0..<3 {
+                all += try await producer.sendAndAwait(
+                    (0..<20).map { KafkaProducerMessage(topic: topic, partition: $0 % 2, value: value("r\(round)-\($0)")) })
+            }
+            return all
+        }
+        #expect(metadata.filter { $0.partition == 0 }.map(\.offset) == Array(0..<30))
+        #expect(metadata.filter { $0.partition == 1 }.map(\.offset) == Array(0..<30))
+        let consumer = try manualConsumer([
+            KafkaTopicPartition(topic: topic, partition: 0): .earliest, KafkaTopicPartition(topic: topic, partition: 1): .earliest,
+        ])
+        let received = try await withServices([consumer]) {
+            try await pollUntil(consumer) { all, _ in all.count >= 60 }
+        }
+        #expect(received.count == 60)
+    }
+
+    @Test func sendWaitsForBufferSpace() async throws {
+        let topic = uniqueName("backpressure")
+        let admin = try admin()
+        _ = try await admin.ensureTopics([(topic, 2)])
+        await admin.close()
+        var config = KafkaProducerConfiguration(client: try TestBroker.client("kw-producer"))
+        config.bufferCapacity = 5
+        config.batchSizeBytes = 64
+        let producer = KafkaProducer(configuration: config, logger: testLogger("producer"))
+        let metadata = try await withServices([producer]) {
+            try await producer.sendAndAwait((0..<50).map { KafkaProducerMessage(topic: topic, partition: $0 % 2, value: value("v\($0)")) })
+        }
+        #expect(metadata.count == 50)
+        #expect(metadata.filter { $0.partition == 0 }.map(\.offset) == Array(0..<25))
+        #expect(metadata.filter { $0.partition == 1 }.map(\.offset) == Array(0..<25))
+    }
+
     @Test func autoOffsetResetLatestSkipsOldRecords() async throws {
         let topic = uniqueName("latest")
         let admin = try admin()

@@ -36,6 +36,12 @@ actor Ledger {
         distinctCount() == count && committedAll(ends)
     }
 
+    func bothProcessed() -> Bool { receivedBy["victim", default: 0] > 0 && receivedBy["survivor", default: 0] > 0 }
+
+    var stopped: Set<String> = []
+    func stop(_ name: String) { stopped.insert(name) }
+    func isStopped(_ name: String) -> Bool { stopped.contains(name) }
+
     func duplicates() -> Int { received.values.reduce(0) { $0 + $1.count - Set($1).count } }
 }
 
@@ -71,13 +77,13 @@ struct GroupTests {
     }
 
     /// Produces m<i> for i in `range` to partition i % 6 with a producer of its own.
-    func produceRange(_ range: Range<Int>, to topic: String) async throws -> [KafkaRecordMetadata] {
+    func produceRange(_ range: Range<Int>, to topic: String, partitions: Int = 6) async throws -> [KafkaRecordMetadata] {
         let producer = KafkaProducer(
             configuration: KafkaProducerConfiguration(client: try TestBroker.client("kw-producer")),
             logger: testLogger("producer"))
         return try await withServices([producer]) {
             try await producer.sendAndAwait(
-                range.map { KafkaProducerMessage(topic: topic, partition: $0 % 6, value: value("m\($0)")) })
+                range.map { KafkaProducerMessage(topic: topic, partition: $0 % partitions, value: value("m\($0)")) })
         }
     }
 
@@ -115,7 +121,10 @@ struct GroupTests {
         merge(try await produceRange(0..<600, to: topic))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (consumer, name) in [(a, "a"), (b, "b"), (c, "c")] {
-                group.addTask { try await consumer.run() }
+                group.addTask {
+                    try await consumer.run()
+                    await ledger.stop(name)
+                }
                 group.addTask { try await work(consumer, name: name, ledger: ledger) }
             }
             let endsA = ends
@@ -124,14 +133,21 @@ struct GroupTests {
             }
             // c leaves gracefully; d joins; 300 more records.
             c.triggerGracefulShutdown()
-            group.addTask { try await d.run() }
+            group.addTask {
+                try await d.run()
+                await ledger.stop("d")
+            }
             group.addTask { try await work(d, name: "d", ledger: ledger) }
             merge(try await produceRange(600..<900, to: topic))
             let endsB = ends
             await waitFor("900 records processed and committed") {
                 await ledger.complete(900, endsB)
             }
-            for consumer in [a, b, d] { consumer.triggerGracefulShutdown() }
+            // Leave one at a time (concurrent LeaveGroups can leave Tansu's group without a live leader).
+            for (consumer, name) in [(a, "a"), (b, "b"), (d, "d")] {
+                consumer.triggerGracefulShutdown()
+                await waitFor("\(name) to leave") { await ledger.isStopped(name) }
+            }
             try await group.waitForAll()
         }
         #expect(await ledger.receivedBy["d", default: 0] > 0)
@@ -161,8 +177,57 @@ struct GroupTests {
         }
     }
 
-    @Test(.enabled(if: TestBroker.tansuBinary != nil, "needs EMOSTREAM_TANSU_BIN"))
-    func producerAndConsumerRecoverFromBrokerRestart() async throws {
+    @Test func aTopicCreatedAfterJoiningIsPickedUp() async throws {
+        let topic = uniqueName("later")
+        let consumer = try member(uniqueName("g-later"), topic, "later")
+        let received = try await withServices([consumer]) {
+            // Joined with nothing to own.
+            _ = try await pollUntil(consumer) { _, batch in batch.generation >= 0 }
+            let admin = KafkaAdminClient(configuration: try TestBroker.client("kw-admin"), logger: testLogger("admin"))
+            _ = try await admin.ensureTopics([(topic, 2)])
+            await admin.close()
+            _ = try await produceRange(0..<10, to: topic, partitions: 2)
+            return try await pollUntil(consumer) { all, _ in all.count >= 10 }
+        }
+        #expect(Set(received.map { String(buffer: $0.value!) }) == Set((0..<10).map { "m\($0)" }))
+    }
+
+    @Test func survivorsTakeOverTheCrashedMembersPartitions() async throws {
+        let topic = uniqueName("crash")
+        let groupID = uniqueName("g-crash")
+        let admin = KafkaAdminClient(configuration: try TestBroker.client("kw-admin"), logger: testLogger("admin"))
+        _ = try await admin.ensureTopics([(topic, 4)])
+        await admin.close()
+        let ledger = Ledger()
+        let survivor = try member(groupID, topic, "survivor")
+        let victim = try member(groupID, topic, "victim")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (consumer, name) in [(survivor, "survivor"), (victim, "victim")] {
+                group.addTask {
+                    try await consumer.run()
+                    await ledger.stop(name)
+                }
+                group.addTask { try await work(consumer, name: name, ledger: ledger) }
+            }
+            // Both own partitions: the victim has processed something from its share.
+            let first = try await produceRange(0..<40, to: topic, partitions: 4)
+            _ = first
+            await waitFor("both members to process records") {
+                await ledger.bothProcessed()
+            }
+            // No LeaveGroup: the broker only notices after the session timeout, via the survivor's heartbeats.
+            victim.simulateCrash()
+            await waitFor("the victim to stop") { await ledger.isStopped("victim") }
+            _ = try await produceRange(40..<80, to: topic, partitions: 4)
+            await waitFor("every record processed", limit: .seconds(150)) { await ledger.distinctCount() == 80 }
+            survivor.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+        #expect(await ledger.distinctCount() == 80)
+    }
+
+    @Test(.enabled(if: TestBroker.tansuBinary != nil, "needs EMOSTREAM_TANSU_BIN"), arguments: [false, true])
+    func producerAndConsumerRecoverFromBrokerRestart(idempotent: Bool) async throws {
         let broker = try OwnBroker(binary: TestBroker.tansuBinary!)
         try await broker.start()
         defer { broker.kill() }
@@ -174,6 +239,7 @@ struct GroupTests {
         _ = try await admin.ensureTopics([(topic, 1)])
         var producerConfig = KafkaProducerConfiguration(client: client)
         producerConfig.deliveryTimeout = .seconds(3)
+        producerConfig.enableIdempotence = idempotent
         let producer = KafkaProducer(configuration: producerConfig, logger: testLogger("producer"))
         var consumerConfig = KafkaConsumerConfiguration(
             client: client, subscription: .group(id: uniqueName("g-restart"), topics: [topic]))
@@ -205,5 +271,44 @@ struct GroupTests {
             #expect(after.map { String(buffer: $0.value!) }.suffix(3) == ["after-0", "after-1", "after-2"])
         }
         await admin.close()
+    }
+}
+
+@Suite(.enabled(if: TestBroker.isAvailable, "needs EMOSTREAM_TEST_KAFKA_BROKERS (scripts/with-kafka.sh)"))
+struct GroupRejoinTests {
+    @Test func anEmptiedGroupCanBeJoinedAgainAndResumesCommittedOffsets() async throws {
+        let topic = uniqueName("rejoin")
+        let groupID = uniqueName("g-rejoin")
+        let admin = KafkaAdminClient(configuration: try TestBroker.client("kw-admin"), logger: testLogger("admin"))
+        _ = try await admin.ensureTopics([(topic, 2)])
+        await admin.close()
+        func produce(_ range: Range<Int>) async throws {
+            let producer = KafkaProducer(
+                configuration: KafkaProducerConfiguration(client: try TestBroker.client("kw-producer")),
+                logger: testLogger("producer"))
+            try await withServices([producer]) {
+                _ = try await producer.sendAndAwait(range.map { KafkaProducerMessage(topic: topic, partition: $0 % 2, value: value("a\($0)")) })
+            }
+        }
+        func consumer(_ name: String) throws -> KafkaConsumer {
+            var config = KafkaConsumerConfiguration(
+                client: try TestBroker.client("kw-\(name)"), subscription: .group(id: groupID, topics: [topic]))
+            config.fetchMaxWait = .milliseconds(100)
+            return KafkaConsumer(configuration: config, logger: testLogger("member-\(name)"))
+        }
+        try await produce(0..<10)
+        let first = try consumer("first")
+        try await withServices([first]) {
+            let got = try await pollUntil(first) { all, _ in all.count >= 10 }
+            var next: [KafkaTopicPartition: Int64] = [:]
+            for m in got { next[m.topicPartition] = max(next[m.topicPartition] ?? 0, m.offset + 1) }
+            try await first.commit(next)
+        }
+        try await produce(10..<14)
+        let second = try consumer("second")
+        let got = try await withServices([second]) {
+            try await pollUntil(second) { all, _ in all.count >= 4 }
+        }
+        #expect(got.map { String(buffer: $0.value!) }.sorted() == ["a10", "a11", "a12", "a13"])
     }
 }

@@ -23,11 +23,18 @@ struct ConsumerState {
     var epoch: UInt64 = 0
     var generation: Int32 = -1
     var memberID = ""
+    /// The leader named by the last JoinGroup response.
+    var lastLeader = ""
+    /// Bumped to change this member's subscription metadata: Tansu only re-runs an assignment when a member's
+    /// metadata changes (a plain rejoin of a formed group returns the old assignment).
+    var subscriptionEpoch: Int32 = 0
     var coordinator: KafkaBrokerAddress?
     /// Group: joined, synced and positions initialised. Manual: positions initialised.
     var stable = false
     var rejoinNeeded = false
     var shutdown = false
+    /// Cleared only by tests that simulate a crashed member.
+    var leaveOnShutdown = true
     var assignment: [KafkaTopicPartition] = []
     var fetchPositions: [KafkaTopicPartition: Position] = [:]
     var pollPositions: [KafkaTopicPartition: Int64] = [:]

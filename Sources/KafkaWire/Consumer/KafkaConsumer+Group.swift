@@ -7,6 +7,7 @@ extension KafkaConsumer {
     /// Leaves the group on shutdown.
     func runGroup(id groupID: String, topics: [String]) async {
         var attempt = 0
+        var followerSyncFailures = 0
         while !isShutdown {
             do {
                 let coordinator = try await currentCoordinator(groupID: groupID)
@@ -21,6 +22,7 @@ extension KafkaConsumer {
                 }
                 guard installed else { continue }
                 attempt = 0
+                followerSyncFailures = 0
                 logger.info(
                     "joined consumer group",
                     metadata: [
@@ -28,12 +30,22 @@ extension KafkaConsumer {
                         "assignment": "\(joined.assignment.map(\.description).joined(separator: ","))",
                     ])
                 notifyAll()
-                // Stable until a heartbeat or commit asks for a rebalance, or shutdown.
+                // Stable until a heartbeat or commit asks for a rebalance, or shutdown. The leader also watches
+                // the subscribed topics' partition counts (topics created or grown later) and rebalances on change.
+                var nextMetadataCheck = ContinuousClock.now.advanced(by: Self.metadataCheckInterval)
                 while true {
                     let seen = control.version
                     let (rejoin, shutdown) = state.withLock { ($0.rejoinNeeded, $0.shutdown) }
                     if rejoin || shutdown || Task.isCancelled { break }
-                    await control.wait(after: seen)
+                    if let counts = joined.partitionCounts, ContinuousClock.now >= nextMetadataCheck {
+                        nextMetadataCheck = ContinuousClock.now.advanced(by: Self.metadataCheckInterval)
+                        if let current = try? await currentPartitionCounts(Array(counts.keys)), current != counts {
+                            state.withLock { $0.subscriptionEpoch &+= 1 }
+                            requestRejoin(resetMember: false, reason: "partition counts changed: \(counts) -> \(current)")
+                            continue
+                        }
+                    }
+                    await control.wait(after: seen, deadline: joined.partitionCounts == nil ? nil : nextMetadataCheck)
                 }
                 state.withLock { $0.revoke() }
                 notifyAll()
@@ -42,6 +54,26 @@ extension KafkaConsumer {
                 attempt += 1
                 var immediate = false
                 switch error.code {
+                case .broker(27) where error.message.hasPrefix("SyncGroup"):
+                    // A follower whose SyncGroup keeps timing out waits for a leader that never assigns; join
+                    // again as a new member to shake the group loose.
+                    followerSyncFailures += 1
+                    immediate = true
+                    if followerSyncFailures >= 3 {
+                        // Tansu can keep naming a leader that already left (it left a formed group and the rest
+                        // left before rejoining): nobody assigns, and every follower SyncGroup times out. A live
+                        // leader would have synced by now, so leave and rejoin under the orphaned leader id, which
+                        // makes this member the leader.
+                        followerSyncFailures = 0
+                        let orphan = state.withLock { $0.lastLeader }
+                        await leaveGroup(groupID: groupID)
+                        if !orphan.isEmpty {
+                            logger.warning(
+                                "group leader never assigned partitions; taking over its member id",
+                                metadata: ["leader": "\(orphan)"])
+                            state.withLock { $0.memberID = orphan }
+                        }
+                    }
                 case .broker(27), .broker(22):
                     immediate = true
                 case .broker(25):
@@ -68,7 +100,9 @@ extension KafkaConsumer {
                 await sleepUnlessShutdown(configuration.client.retryBackoff)
             }
         }
-        await leaveGroup(groupID: groupID)
+        if state.withLock({ $0.leaveOnShutdown }) {
+            await leaveGroup(groupID: groupID)
+        }
     }
 
     private func leaveGroup(groupID: String) async {
@@ -112,12 +146,32 @@ extension KafkaConsumer {
         var generation: Int32
         var memberID: String
         var assignment: [KafkaTopicPartition]
+        /// For the leader: the partition counts its assignment was computed from.
+        var partitionCounts: [String: Int]?
+    }
+
+    static var metadataCheckInterval: Duration { .seconds(5) }
+
+    /// Partition counts of `topics` from fresh metadata (0 for a topic that does not exist).
+    func currentPartitionCounts(_ topics: [String]) async throws -> [String: Int] {
+        try await cluster.refreshMetadata(topics: topics)
+        let metadata = cluster.metadata
+        var counts: [String: Int] = [:]
+        for topic in topics { counts[topic] = metadata.topics[topic]?.partitionCount ?? 0 }
+        return counts
     }
 
     private func joinAndSync(groupID: String, topics: [String], coordinator: KafkaBrokerAddress) async throws
         -> JoinResult
     {
-        let subscription = ConsumerProtocol.encodeSubscription(topics: topics)
+        let epoch = state.withLock { $0.subscriptionEpoch }
+        var userData: ByteBuffer?
+        if epoch != 0 {
+            var buffer = ByteBuffer()
+            buffer.writeInteger(epoch)
+            userData = buffer
+        }
+        let subscription = ConsumerProtocol.encodeSubscription(topics: topics, userData: userData)
         // Join/Sync block on the broker for up to the rebalance/session timeout.
         let longTimeout = max(configuration.client.requestTimeout, configuration.rebalanceTimeout + .seconds(5))
         var join: JoinGroupRequest.Response
@@ -142,20 +196,18 @@ extension KafkaConsumer {
         state.withLock {
             $0.memberID = join.memberID
             $0.generation = join.generationID
+            $0.lastLeader = join.leader
         }
         var assignments: [(memberID: String, assignment: ByteBuffer)] = []
+        var leaderCounts: [String: Int]?
         if join.leader == join.memberID {
             var subscriptions: [String: [String]] = [:]
             for member in join.members {
                 subscriptions[member.memberID] = (try? ConsumerProtocol.decodeSubscription(member.metadata)) ?? []
             }
             let allTopics = Set(subscriptions.values.flatMap { $0 })
-            _ = try? await cluster.refreshMetadata(topics: Array(allTopics))
-            let metadata = cluster.metadata
-            var counts: [String: Int] = [:]
-            for topic in allTopics {
-                if let info = metadata.topics[topic] { counts[topic] = info.partitionCount }
-            }
+            let counts = try await currentPartitionCounts(Array(allTopics))
+            leaderCounts = counts
             let plan = RangeAssignor.assign(subscriptions: subscriptions, partitionCounts: counts)
             assignments = plan.map { (memberID: $0.key, assignment: ConsumerProtocol.encodeAssignment($0.value)) }
             logger.debug(
@@ -170,7 +222,8 @@ extension KafkaConsumer {
             throw KafkaError.broker(sync.errorCode, "SyncGroup")
         }
         let assigned = try ConsumerProtocol.decodeAssignment(sync.assignment)
-        return JoinResult(generation: join.generationID, memberID: join.memberID, assignment: assigned)
+        return JoinResult(
+            generation: join.generationID, memberID: join.memberID, assignment: assigned, partitionCounts: leaderCounts)
     }
 
     /// Committed offsets, else the reset policy.

@@ -48,6 +48,12 @@ public final class KafkaConsumer: Service, Sendable {
         }
     }
 
+    /// Stops like a killed process would: no LeaveGroup, connections just close. For tests.
+    func simulateCrash() {
+        state.withLock { $0.leaveOnShutdown = false }
+        triggerGracefulShutdown()
+    }
+
     public func run() async throws {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in

@@ -103,4 +103,14 @@ public struct KafkaPollBatch: Sendable {
     public var progress: [KafkaTopicPartition: KafkaPartitionProgress]
     /// Group generation (-1 for manual assignment).
     public var generation: Int32
+
+    public init(
+        messages: [KafkaConsumerMessage], assignment: [KafkaTopicPartition],
+        progress: [KafkaTopicPartition: KafkaPartitionProgress], generation: Int32
+    ) {
+        self.messages = messages
+        self.assignment = assignment
+        self.progress = progress
+        self.generation = generation
+    }
 }

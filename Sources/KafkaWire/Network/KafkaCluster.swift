@@ -43,13 +43,16 @@ final class KafkaCluster: Sendable {
         await pool.closeAll()
     }
 
-    /// Any broker: a known one from metadata, else a bootstrap server (rotating on failures).
+    /// Any broker: the bootstrap servers and the brokers learnt from metadata, in turn (rotating on failures).
     func anyBrokerAddress() throws -> KafkaBrokerAddress {
         guard !configuration.bootstrapServers.isEmpty else {
             throw KafkaError(.configuration, "no bootstrap servers configured")
         }
+        var candidates = configuration.bootstrapServers
+        let known = state.withLock { $0.brokers.sorted { $0.key < $1.key }.map(\.value) }
+        for address in known where !candidates.contains(address) { candidates.append(address) }
         let index = bootstrapIndex.load(ordering: .relaxed)
-        return configuration.bootstrapServers[index % configuration.bootstrapServers.count]
+        return candidates[index % candidates.count]
     }
 
     private func rotateBootstrap() {

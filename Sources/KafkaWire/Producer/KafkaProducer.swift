@@ -11,17 +11,21 @@ public final class KafkaProducer: Service, Sendable {
     let configuration: KafkaProducerConfiguration
     let logger: Logger
     let cluster: KafkaCluster
-    private let state = Mutex(ProducerAccumulator())
+    private let state: Mutex<ProducerAccumulator>
     /// Wakes the sender loop.
     private let wake = AsyncCondition()
     /// Wakes senders waiting for buffer space.
     private let space = AsyncCondition()
     private let refreshing = Atomic<Bool>(false)
+    private let initializing = Atomic<Bool>(false)
 
     public init(configuration: KafkaProducerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         self.cluster = KafkaCluster(configuration: configuration.client, logger: logger)
+        var accumulator = ProducerAccumulator()
+        if configuration.enableIdempotence { accumulator.idempotence = .init() }
+        self.state = Mutex(accumulator)
     }
 
     /// Partition count of `topic` from cached metadata (fetched on first use).
@@ -136,6 +140,12 @@ public final class KafkaProducer: Service, Sendable {
                     space.notifyAll()
                 }
                 var deadline = drain.nextDeadline
+                let needsProducerID = state.withLock {
+                    $0.idempotence != nil && $0.idempotence?.producer == nil && $0.inFlightBatches == 0 && $0.buffered > 0
+                }
+                if needsProducerID {
+                    startProducerIDInit(in: &group)
+                }
                 if drain.needsMetadata {
                     startMetadataRefresh(in: &group)
                     let retry = now.advanced(by: configuration.client.retryBackoff)
@@ -173,10 +183,35 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
+    private func startProducerIDInit(in group: inout DiscardingTaskGroup) {
+        guard initializing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        group.addTask {
+            do {
+                let response = try await self.cluster.sendToAny(InitProducerIdRequest(), role: .produce)
+                guard response.errorCode == 0 else {
+                    throw KafkaError.broker(response.errorCode, "InitProducerId")
+                }
+                self.state.withLock {
+                    $0.idempotence?.producer = (response.producerID, response.producerEpoch)
+                    $0.idempotence?.nextSequence = [:]
+                }
+                self.logger.debug(
+                    "idempotent producer id assigned",
+                    metadata: ["producerID": "\(response.producerID)", "epoch": "\(response.producerEpoch)"])
+            } catch {
+                self.logger.debug("InitProducerId failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: self.configuration.client.retryBackoff)
+            }
+            self.initializing.store(false, ordering: .releasing)
+            self.wake.notifyAll()
+        }
+    }
+
     private func send(_ request: ProducerAccumulator.Request) async {
         var topics: [String: [ProduceRequest.PartitionData]] = [:]
         for batch in request.batches {
-            let encoded = RecordBatch.encode(batch.records.map(\.record))
+            let encoded = RecordBatch.encode(batch.records.map(\.record), producer: batch.producer)
             topics[batch.partition.topic, default: []].append(
                 .init(partition: Int32(batch.partition.partition), records: encoded))
         }
@@ -208,6 +243,21 @@ public final class KafkaProducer: Service, Sendable {
                     deliver(batch, result)
                     continue
                 }
+                if result.errorCode == 46 && batch.producer.producerID >= 0 {
+                    // DUPLICATE_SEQUENCE_NUMBER: an earlier attempt was written; offsets unknown.
+                    deliver(batch, nil)
+                    continue
+                }
+                if [45, 47, 59, 90].contains(result.errorCode) && batch.producer.producerID >= 0 {
+                    // The broker lost or rejected our producer state: new producer id, resend under it.
+                    let error = KafkaError.broker(result.errorCode, "produce to \(batch.partition)", brokerMessage: result.errorMessage)
+                    logger.info("idempotent producer state reset", metadata: ["partition": "\(batch.partition)", "error": "\(error)"])
+                    state.withLock {
+                        $0.requeue(batch, error: error, retryAt: retryAt)
+                        $0.resetProducerID()
+                    }
+                    continue
+                }
                 error = KafkaError.broker(
                     result.errorCode, "produce to \(batch.partition)", brokerMessage: result.errorMessage)
                 if KafkaError.staleMetadataCodes.contains(result.errorCode) { staleMetadata = true }
@@ -218,11 +268,14 @@ public final class KafkaProducer: Service, Sendable {
                 logger.debug(
                     "produce failed, will retry",
                     metadata: ["partition": "\(batch.partition)", "error": "\(error)"])
-                state.withLock { $0.requeue(batch, error: error, retryAt: retryAt) }
+                state.withLock { $0.requeue(batch, error: error, retryAt: retryAt, pin: true) }
             } else {
                 logger.warning(
                     "produce failed", metadata: ["partition": "\(batch.partition)", "error": "\(error)"])
-                state.withLock { $0.complete(batch) }
+                state.withLock {
+                    $0.complete(batch)
+                    if batch.producer.producerID >= 0 { $0.resetProducerID() }
+                }
                 for p in batch.records { p.tracker.fail(p.index, error) }
             }
         }
@@ -235,13 +288,15 @@ public final class KafkaProducer: Service, Sendable {
         wake.notifyAll()
     }
 
-    private func deliver(_ batch: ProducerAccumulator.Batch, _ result: ProduceRequest.PartitionResponse) {
+    private func deliver(_ batch: ProducerAccumulator.Batch, _ result: ProduceRequest.PartitionResponse?) {
         state.withLock { $0.complete(batch) }
         for (i, p) in batch.records.enumerated() {
+            let baseOffset = result?.baseOffset ?? -1
+            let appendTime = result?.logAppendTimeMs ?? -1
             let metadata = KafkaRecordMetadata(
                 topic: batch.partition.topic, partition: batch.partition.partition,
-                offset: result.baseOffset >= 0 ? result.baseOffset + Int64(i) : -1,
-                timestamp: result.logAppendTimeMs >= 0 ? result.logAppendTimeMs : p.record.timestamp)
+                offset: baseOffset >= 0 ? baseOffset + Int64(i) : -1,
+                timestamp: appendTime >= 0 ? appendTime : p.record.timestamp)
             p.tracker.succeed(p.index, metadata)
         }
     }

@@ -14,6 +14,9 @@ public struct KafkaProducerConfiguration: Sendable {
     public var deliveryTimeout: Duration
     /// Max size of one Produce request.
     public var maxRequestBytes: Int
+    /// Idempotent produce (InitProducerId, per-partition sequence numbers): a retried batch the broker already
+    /// wrote is not written twice (DUPLICATE_SEQUENCE_NUMBER counts as delivered, offset -1). Default false.
+    public var enableIdempotence: Bool
 
     public init(client: KafkaClientConfiguration) {
         self.client = client
@@ -22,6 +25,7 @@ public struct KafkaProducerConfiguration: Sendable {
         self.bufferCapacity = 100_000
         self.deliveryTimeout = .seconds(30)
         self.maxRequestBytes = 1_048_576
+        self.enableIdempotence = false
     }
 }
 

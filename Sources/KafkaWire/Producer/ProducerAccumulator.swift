@@ -18,12 +18,23 @@ struct ProducerAccumulator {
         var inFlight = false
         var retryAt: ContinuousClock.Instant?
         var lastError: KafkaError?
+        /// Idempotence: a failed batch to resend exactly (same records, same sequence).
+        var pinned: Batch?
     }
 
     /// One partition's batch inside a request.
     struct Batch: Sendable {
         var partition: KafkaTopicPartition
         var records: [Pending]
+        /// Idempotence: producer id, epoch and base sequence stamped on the batch (retried unchanged).
+        var producer = RecordBatch.ProducerState()
+    }
+
+    /// Idempotence state: nil when disabled.
+    struct Idempotence {
+        /// nil until InitProducerId answered (and after a reset).
+        var producer: (id: Int64, epoch: Int16)?
+        var nextSequence: [KafkaTopicPartition: Int32] = [:]
     }
 
     /// A Produce request to send.
@@ -46,6 +57,8 @@ struct ProducerAccumulator {
     var shuttingDown = false
     var shutdownDeadline: ContinuousClock.Instant?
     var sticky: [String: (partition: Int, bytes: Int)] = [:]
+    var idempotence: Idempotence?
+    var inFlightBatches = 0
 
     enum EnqueueOutcome {
         case enqueued(wakeSender: Bool)
@@ -59,7 +72,8 @@ struct ProducerAccumulator {
         if shuttingDown { return .shutdown }
         guard buffered < capacity else { return .full }
         buffered += 1
-        var queue = queues[tp] ?? PartitionQueue()
+        // Move the queue out of the dictionary so its Deque is uniquely referenced (no copy-on-write per append).
+        var queue = queues.removeValue(forKey: tp) ?? PartitionQueue()
         let wasEmpty = queue.records.isEmpty
         queue.records.append(pending)
         queue.bytes += pending.size
@@ -92,8 +106,12 @@ struct ProducerAccumulator {
             if result.nextDeadline.map({ deadline < $0 }) ?? true { result.nextDeadline = deadline }
         }
         let shutdownExpired = shuttingDown && (shutdownDeadline.map { now >= $0 } ?? false)
+        let producerReady = idempotence == nil || idempotence?.producer != nil
+        var sequenceGap = false
         for tp in Array(queues.keys) {
-            guard var queue = queues[tp], !queue.records.isEmpty, !queue.inFlight else { continue }
+            guard queues[tp].map({ !$0.records.isEmpty && !$0.inFlight }) == true,
+                var queue = queues.removeValue(forKey: tp)
+            else { continue }
             // Expire records that waited longer than the delivery timeout.
             while let first = queue.records.first,
                 shutdownExpired || now >= first.enqueuedAt.advanced(by: configuration.deliveryTimeout)
@@ -101,6 +119,11 @@ struct ProducerAccumulator {
                 queue.records.removeFirst()
                 queue.bytes -= first.size
                 buffered -= 1
+                if queue.pinned != nil {
+                    // A sent batch is given up: its sequence numbers leave a gap.
+                    queue.pinned = nil
+                    sequenceGap = true
+                }
                 let error: KafkaError
                 if shutdownExpired {
                     error = KafkaError(.shutdown, "producer shut down before \(tp) could be delivered")
@@ -128,6 +151,10 @@ struct ProducerAccumulator {
                 queues[tp] = queue
                 continue
             }
+            guard producerReady else {
+                queues[tp] = queue
+                continue
+            }
             guard let leader = metadata.leaderAddress(tp) else {
                 result.needsMetadata = true
                 queues[tp] = queue
@@ -142,19 +169,36 @@ struct ProducerAccumulator {
             }
             var batch: [Pending] = []
             var batchBytes = 0
+            let pinned = queue.pinned
             while let next = queue.records.first {
-                if !batch.isEmpty && batchBytes + next.size > configuration.batchSizeBytes { break }
-                if !batch.isEmpty && used + batchBytes + next.size > configuration.maxRequestBytes { break }
+                if let pinned {
+                    if batch.count == pinned.records.count { break }
+                } else {
+                    if !batch.isEmpty && batchBytes + next.size > configuration.batchSizeBytes { break }
+                    if !batch.isEmpty && used + batchBytes + next.size > configuration.maxRequestBytes { break }
+                }
                 batch.append(queue.records.removeFirst())
                 batchBytes += next.size
             }
             queue.bytes -= batchBytes
             queue.inFlight = true
             queue.retryAt = nil
+            queue.pinned = nil
             queues[tp] = queue
-            perBroker[leader.address, default: []].append(Batch(partition: tp, records: batch))
+            var outgoing = Batch(partition: tp, records: batch)
+            if let pinned {
+                outgoing.producer = pinned.producer
+            } else if var idem = idempotence, let producer = idem.producer {
+                let sequence = idem.nextSequence[tp] ?? 0
+                outgoing.producer = .init(producerID: producer.id, producerEpoch: producer.epoch, baseSequence: sequence)
+                idem.nextSequence[tp] = sequence &+ Int32(batch.count)
+                idempotence = idem
+            }
+            inFlightBatches += 1
+            perBroker[leader.address, default: []].append(outgoing)
             perBrokerBytes[leader.address] = used + batchBytes
         }
+        if sequenceGap { resetProducerID() }
         for (address, batches) in perBroker {
             result.requests.append(Request(address: address, batches: batches))
         }
@@ -163,8 +207,11 @@ struct ProducerAccumulator {
     }
 
     /// A batch came back with a retriable error: put its records back at the front.
-    mutating func requeue(_ batch: Batch, error: KafkaError, retryAt: ContinuousClock.Instant) {
-        var queue = queues[batch.partition] ?? PartitionQueue()
+    /// `pin`: resend exactly this batch (idempotence keeps its sequence); otherwise the records may be re-batched.
+    mutating func requeue(_ batch: Batch, error: KafkaError, retryAt: ContinuousClock.Instant, pin: Bool = false) {
+        inFlightBatches -= 1
+        var queue = queues.removeValue(forKey: batch.partition) ?? PartitionQueue()
+        queue.pinned = pin && batch.producer.producerID >= 0 ? batch : nil
         for pending in batch.records.reversed() {
             queue.records.prepend(pending)
             queue.bytes += pending.size
@@ -177,8 +224,9 @@ struct ProducerAccumulator {
 
     /// A batch is done (delivered or failed for good).
     mutating func complete(_ batch: Batch) {
+        inFlightBatches -= 1
         buffered -= batch.records.count
-        if var queue = queues[batch.partition] {
+        if var queue = queues.removeValue(forKey: batch.partition) {
             queue.inFlight = false
             queue.lastError = nil
             if queue.records.isEmpty {
@@ -192,7 +240,8 @@ struct ProducerAccumulator {
     /// Fails everything not in flight (used when the producer stops).
     mutating func removeAllQueued() -> [Pending] {
         var removed: [Pending] = []
-        for (tp, var queue) in queues {
+        for tp in Array(queues.keys) {
+            guard var queue = queues.removeValue(forKey: tp) else { continue }
             removed.append(contentsOf: queue.records)
             buffered -= queue.records.count
             queue.records.removeAll()
@@ -200,5 +249,20 @@ struct ProducerAccumulator {
             queues[tp] = queue.inFlight ? queue : nil
         }
         return removed
+    }
+}
+
+extension ProducerAccumulator {
+    /// Forgets the producer id (after a sequence error): the sender asks for a new one, and every partition's
+    /// sequence restarts at 0. Pinned batches are re-batched under the new id.
+    mutating func resetProducerID() {
+        guard idempotence != nil else { return }
+        idempotence?.producer = nil
+        idempotence?.nextSequence = [:]
+        for tp in Array(queues.keys) {
+            guard var queue = queues.removeValue(forKey: tp) else { continue }
+            queue.pinned = nil
+            queues[tp] = queue
+        }
     }
 }

@@ -3,12 +3,12 @@ import NIOCore
 /// The consumer protocol's Subscription and Assignment v0: classic (non-flexible) structs prefixed by an int16
 /// version, carried opaquely in JoinGroup metadata and SyncGroup assignments.
 enum ConsumerProtocol {
-    static func encodeSubscription(topics: [String]) -> ByteBuffer {
+    static func encodeSubscription(topics: [String], userData: ByteBuffer? = nil) -> ByteBuffer {
         var w = KafkaWriter(capacity: 64)
         w.writeInt16(0)
         w.writeArrayCount(topics.count)
         for t in topics { w.writeString(t) }
-        w.writeNullableBytes(nil)  // user data
+        w.writeNullableBytes(userData)
         return w.buffer
     }
 
