@@ -29,13 +29,17 @@ final class KafkaLogConsumer: LogConsumer {
         self.topic = topic
         self.maxRecordsPerPoll = maxRecordsPerPoll
         self.lateness = lateness.components.seconds * 1000 + lateness.components.attoseconds / 1_000_000_000_000_000
-        self.running = Task { try? await consumer.run() }
+        // Detached: the consumer stops when this is closed, not when the caller's service is asked to shut down
+        // (task-local graceful-shutdown would otherwise end it under a poll still in flight).
+        self.running = Task.detached { try? await consumer.run() }
     }
 
     func poll(maxWait: Duration) async throws -> PollResult {
         let batch: KafkaPollBatch
         do {
             batch = try await consumer.poll(maxMessages: maxRecordsPerPoll, maxWait: maxWait)
+        } catch let error as KafkaError where error.code == .shutdown {
+            throw CancellationError()
         } catch let error as KafkaError {
             throw EventLogError.unavailable(error.description)
         }
