@@ -129,10 +129,10 @@ extension KafkaConsumer {
                 }
             }
         }
-        var added = 0
         var resets: [(KafkaTopicPartition, Int64, Int64)] = []
         state.withLock { state in
             guard state.epoch == epoch, state.stable else { return }
+            var room = max(0, configuration.maxBufferedRecords - state.buffer.count)
             for (tp, (p, result)) in decoded {
                 guard let sent = sentOffsets[tp], let current = state.fetchPositions[tp] else { continue }
                 if p.errorCode == 1 {
@@ -164,17 +164,25 @@ extension KafkaConsumer {
                         continue
                     }
                     guard let result else { continue }
-                    for record in result.records {
+                    // Keep the buffer within maxBufferedRecords: take what fits, re-fetch the rest later.
+                    let accepted = result.records.prefix(room)
+                    room -= accepted.count
+                    for record in accepted {
                         state.buffer.append(
                             KafkaConsumerMessage(
                                 topic: tp.topic, partition: tp.partition, offset: record.offset, key: record.key,
                                 value: record.value, headers: record.headers, timestamp: record.timestamp))
                     }
-                    added += result.records.count
-                    if !result.records.isEmpty {
-                        state.bufferedPerPartition[tp, default: 0] += result.records.count
+                    if !accepted.isEmpty {
+                        state.bufferedPerPartition[tp, default: 0] += accepted.count
                     }
-                    if let next = result.nextOffset, next > position {
+                    let next: Int64?
+                    if accepted.count < result.records.count {
+                        next = accepted.last.map { $0.offset + 1 }
+                    } else {
+                        next = result.nextOffset
+                    }
+                    if let next, next > position {
                         state.fetchPositions[tp] = .known(next)
                         if (state.bufferedPerPartition[tp] ?? 0) == 0 { state.pollPositions[tp] = next }
                     }
@@ -187,11 +195,10 @@ extension KafkaConsumer {
             logger.info(
                 "position out of range, reset", metadata: ["partition": "\(tp)", "from": "\(from)", "to": "\(to)"])
         }
-        arrivals.notifyAll()
+        arrivals.notifyAll()  // new messages, or at least fresh progress
         if staleMetadata {
             try await cluster.refreshMetadata(topics: Array(Set(partitions.map(\.tp.topic))))
         }
         if let decodeError { throw decodeError }
-        _ = added
     }
 }

@@ -85,12 +85,14 @@ public final class KafkaConsumer: Service, Sendable {
         let threshold = configuration.maxBufferedRecords
         while true {
             let seen = arrivals.version
-            let (batch, shutdown, wasFull) = state.withLock { state in
-                let wasFull = state.buffer.count >= threshold
-                return (state.poll(max: max(1, maxMessages)), state.shutdown, wasFull)
+            let (batch, shutdown, fetcherWaits) = state.withLock { state in
+                let batch = state.poll(max: max(1, maxMessages))
+                // The fetcher pauses while the buffer is at its bound; wake it when this poll made room.
+                let fetcherWaits = state.buffer.count + batch.messages.count >= threshold && state.buffer.count < threshold
+                return (batch, state.shutdown, fetcherWaits)
             }
             if !batch.messages.isEmpty {
-                if wasFull || batch.messages.count > 0 { fetchWake.notifyAll() }
+                if fetcherWaits { fetchWake.notifyAll() }
                 return batch
             }
             if shutdown { throw KafkaError.shutdown("the consumer") }
