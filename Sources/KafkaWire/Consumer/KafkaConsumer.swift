@@ -82,13 +82,14 @@ public final class KafkaConsumer: Service, Sendable {
     /// buffer is empty.
     public func poll(maxMessages: Int = 10_000, maxWait: Duration) async throws -> KafkaPollBatch {
         let deadline = ContinuousClock.now.advanced(by: maxWait)
-        let threshold = configuration.maxBufferedRecords
+        let resumeLevel = fetchResumeLevel
         while true {
             let seen = arrivals.version
             let (batch, shutdown, fetcherWaits) = state.withLock { state in
                 let batch = state.poll(max: max(1, maxMessages))
-                // The fetcher pauses while the buffer is at its bound; wake it when this poll made room.
-                let fetcherWaits = state.buffer.count + batch.messages.count >= threshold && state.buffer.count < threshold
+                // The fetcher pauses above the resume level; wake it when this poll brought the buffer down to it.
+                let fetcherWaits =
+                    state.buffer.count + batch.messages.count > resumeLevel && state.buffer.count <= resumeLevel
                 return (batch, state.shutdown, fetcherWaits)
             }
             if !batch.messages.isEmpty {
