@@ -164,6 +164,36 @@ struct BrokerTests {
         #expect(received.count == 60)
     }
 
+    @Test func fetchingPausesAtTheBufferBoundAndResumesOnPoll() async throws {
+        let topic = uniqueName("bounded")
+        let admin = try admin()
+        _ = try await admin.ensureTopics([(topic, 1)])
+        await admin.close()
+        let producer = try producer()
+        try await withServices([producer]) {
+            for round in 0..<10 {
+                _ = try await producer.sendAndAwait((0..<10).map { KafkaProducerMessage(topic: topic, value: value("b\(round * 10 + $0)")) })
+            }
+        }
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        var config = KafkaConsumerConfiguration(client: try TestBroker.client("kw-reader"), subscription: .partitions([tp: .earliest]))
+        config.fetchMaxWait = .milliseconds(100)
+        config.maxBufferedRecords = 10
+        let consumer = KafkaConsumer(configuration: config, logger: testLogger("consumer"))
+        let received = try await withServices([consumer]) {
+            var all: [KafkaConsumerMessage] = []
+            while all.count < 100 {
+                let batch = try await consumer.poll(maxMessages: 3, maxWait: .milliseconds(200))
+                #expect(batch.messages.count <= 3)
+                all += batch.messages
+                // The buffer never holds more than maxBufferedRecords.
+                #expect(consumer.state.withLock { $0.buffer.count } <= 10)
+            }
+            return all
+        }
+        #expect(received.map(\.offset) == Array(0..<100))
+    }
+
     @Test func sendWaitsForBufferSpace() async throws {
         let topic = uniqueName("backpressure")
         let admin = try admin()

@@ -40,6 +40,8 @@ struct ConsumerState {
     var pollPositions: [KafkaTopicPartition: Int64] = [:]
     var progress: [KafkaTopicPartition: Progress] = [:]
     var buffer = Deque<KafkaConsumerMessage>()
+    /// Moving average of fetched bytes per record, to size Fetch requests to the buffer's room.
+    var averageRecordBytes: Double = 0
     var bufferedPerPartition: [KafkaTopicPartition: Int] = [:]
 
     /// Drops the assignment and everything fetched for it (eager rebalance).

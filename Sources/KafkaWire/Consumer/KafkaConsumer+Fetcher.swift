@@ -2,8 +2,14 @@ import Logging
 import NIOCore
 
 extension KafkaConsumer {
+    /// Fetching resumes when the buffer is down to this many records (hysteresis: each fetch then has room for at
+    /// least half the bound, so little fetched data is dropped for lack of room).
+    var fetchResumeLevel: Int { configuration.maxBufferedRecords / 2 }
+
     private struct FetchPlan {
         var epoch: UInt64
+        /// Request max bytes sized to the buffer's room (from the average record size seen so far).
+        var maxBytes: Int
         var partitions: [(tp: KafkaTopicPartition, position: ConsumerState.Position)]
     }
 
@@ -13,12 +19,19 @@ extension KafkaConsumer {
         while !isShutdown {
             let seen = fetchWake.version
             let plan = state.withLock { state -> FetchPlan? in
-                guard state.stable, state.buffer.count < configuration.maxBufferedRecords else { return nil }
+                guard state.stable, state.buffer.count <= fetchResumeLevel else { return nil }
                 let partitions = state.assignment.compactMap { tp -> (tp: KafkaTopicPartition, position: ConsumerState.Position)? in
                     guard let position = state.fetchPositions[tp] else { return nil }
                     return (tp, position)
                 }
-                return partitions.isEmpty ? nil : FetchPlan(epoch: state.epoch, partitions: partitions)
+                let room = configuration.maxBufferedRecords - state.buffer.count
+                var maxBytes = configuration.fetchMaxBytes
+                if state.averageRecordBytes > 0 {
+                    let estimate = Int(Double(room) * state.averageRecordBytes * 1.1)
+                    maxBytes = min(configuration.fetchMaxBytes, max(64 * 1024, estimate))
+                }
+                return partitions.isEmpty
+                    ? nil : FetchPlan(epoch: state.epoch, maxBytes: maxBytes, partitions: partitions)
             }
             guard let plan else {
                 await fetchWake.wait(after: seen)
@@ -78,24 +91,27 @@ extension KafkaConsumer {
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (leader, partitions) in perLeader {
-                group.addTask { try await self.fetch(from: leader, partitions: partitions, epoch: plan.epoch) }
+                group.addTask {
+                    try await self.fetch(from: leader, partitions: partitions, epoch: plan.epoch, maxBytes: plan.maxBytes)
+                }
             }
             try await group.waitForAll()
         }
     }
 
     private func fetch(
-        from leader: KafkaBrokerAddress, partitions: [(tp: KafkaTopicPartition, offset: Int64)], epoch: UInt64
+        from leader: KafkaBrokerAddress, partitions: [(tp: KafkaTopicPartition, offset: Int64)], epoch: UInt64,
+        maxBytes: Int
     ) async throws {
         var byTopic: [String: [FetchRequest.PartitionRequest]] = [:]
-        let partitionMax = Int32(clamping: configuration.fetchMaxBytes)
+        let partitionMax = Int32(clamping: maxBytes)
         for (tp, offset) in partitions {
             byTopic[tp.topic, default: []].append(
                 .init(partition: Int32(tp.partition), fetchOffset: offset, partitionMaxBytes: partitionMax))
         }
         let request = FetchRequest(
             maxWaitMs: configuration.fetchMaxWait.kafkaMillis32, minBytes: 1,
-            maxBytes: Int32(clamping: configuration.fetchMaxBytes),
+            maxBytes: Int32(clamping: maxBytes),
             topics: byTopic.map { (name: $0.key, partitions: $0.value) })
         let timeout = configuration.client.requestTimeout + configuration.fetchMaxWait
         let response = try await cluster.send(request, to: leader, role: .fetch, timeout: timeout)
@@ -108,6 +124,8 @@ extension KafkaConsumer {
         var decodeError: KafkaError?
         // Decode outside the lock; apply under it if nothing moved meanwhile.
         var decoded: [KafkaTopicPartition: (FetchRequest.PartitionResponse, RecordBatch.Decoded?)] = [:]
+        var sampledBytes = 0
+        var sampledRecords = 0
         for topic in response.topics {
             for p in topic.partitions {
                 let tp = KafkaTopicPartition(topic: topic.name, partition: Int(p.partition))
@@ -119,7 +137,12 @@ extension KafkaConsumer {
                 }
                 if let records = p.records, records.readableBytes > 0 {
                     do {
-                        decoded[tp] = (p, try RecordBatch.decode(records, fetchOffset: sent))
+                        let result = try RecordBatch.decode(records, fetchOffset: sent)
+                        if !result.records.isEmpty {
+                            sampledBytes += records.readableBytes
+                            sampledRecords += result.records.count
+                        }
+                        decoded[tp] = (p, result)
                     } catch let error as KafkaError {
                         decodeError = error
                         decoded[tp] = (p, nil)
@@ -129,10 +152,15 @@ extension KafkaConsumer {
                 }
             }
         }
-        var added = 0
         var resets: [(KafkaTopicPartition, Int64, Int64)] = []
         state.withLock { state in
             guard state.epoch == epoch, state.stable else { return }
+            if sampledRecords > 0 {
+                let sample = Double(sampledBytes) / Double(sampledRecords)
+                state.averageRecordBytes =
+                    state.averageRecordBytes > 0 ? state.averageRecordBytes * 0.7 + sample * 0.3 : sample
+            }
+            var room = max(0, configuration.maxBufferedRecords - state.buffer.count)
             for (tp, (p, result)) in decoded {
                 guard let sent = sentOffsets[tp], let current = state.fetchPositions[tp] else { continue }
                 if p.errorCode == 1 {
@@ -164,17 +192,25 @@ extension KafkaConsumer {
                         continue
                     }
                     guard let result else { continue }
-                    for record in result.records {
+                    // Keep the buffer within maxBufferedRecords: take what fits, re-fetch the rest later.
+                    let accepted = result.records.prefix(room)
+                    room -= accepted.count
+                    for record in accepted {
                         state.buffer.append(
                             KafkaConsumerMessage(
                                 topic: tp.topic, partition: tp.partition, offset: record.offset, key: record.key,
                                 value: record.value, headers: record.headers, timestamp: record.timestamp))
                     }
-                    added += result.records.count
-                    if !result.records.isEmpty {
-                        state.bufferedPerPartition[tp, default: 0] += result.records.count
+                    if !accepted.isEmpty {
+                        state.bufferedPerPartition[tp, default: 0] += accepted.count
                     }
-                    if let next = result.nextOffset, next > position {
+                    let next: Int64?
+                    if accepted.count < result.records.count {
+                        next = accepted.last.map { $0.offset + 1 }
+                    } else {
+                        next = result.nextOffset
+                    }
+                    if let next, next > position {
                         state.fetchPositions[tp] = .known(next)
                         if (state.bufferedPerPartition[tp] ?? 0) == 0 { state.pollPositions[tp] = next }
                     }
@@ -187,11 +223,10 @@ extension KafkaConsumer {
             logger.info(
                 "position out of range, reset", metadata: ["partition": "\(tp)", "from": "\(from)", "to": "\(to)"])
         }
-        arrivals.notifyAll()
+        arrivals.notifyAll()  // new messages, or at least fresh progress
         if staleMetadata {
             try await cluster.refreshMetadata(topics: Array(Set(partitions.map(\.tp.topic))))
         }
         if let decodeError { throw decodeError }
-        _ = added
     }
 }

@@ -82,15 +82,18 @@ public final class KafkaConsumer: Service, Sendable {
     /// buffer is empty.
     public func poll(maxMessages: Int = 10_000, maxWait: Duration) async throws -> KafkaPollBatch {
         let deadline = ContinuousClock.now.advanced(by: maxWait)
-        let threshold = configuration.maxBufferedRecords
+        let resumeLevel = fetchResumeLevel
         while true {
             let seen = arrivals.version
-            let (batch, shutdown, wasFull) = state.withLock { state in
-                let wasFull = state.buffer.count >= threshold
-                return (state.poll(max: max(1, maxMessages)), state.shutdown, wasFull)
+            let (batch, shutdown, fetcherWaits) = state.withLock { state in
+                let batch = state.poll(max: max(1, maxMessages))
+                // The fetcher pauses above the resume level; wake it when this poll brought the buffer down to it.
+                let fetcherWaits =
+                    state.buffer.count + batch.messages.count > resumeLevel && state.buffer.count <= resumeLevel
+                return (batch, state.shutdown, fetcherWaits)
             }
             if !batch.messages.isEmpty {
-                if wasFull || batch.messages.count > 0 { fetchWake.notifyAll() }
+                if fetcherWaits { fetchWake.notifyAll() }
                 return batch
             }
             if shutdown { throw KafkaError.shutdown("the consumer") }

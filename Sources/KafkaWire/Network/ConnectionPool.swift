@@ -43,17 +43,13 @@ actor ConnectionPool {
         }
         connecting[key] = task
         defer { connecting[key] = nil }
-        do {
-            let connection = try await task.value
-            if closed {
-                connection.close()
-                throw KafkaError.shutdown("the Kafka client")
-            }
-            connections[key] = connection
-            return connection
-        } catch {
-            throw error
+        let connection = try await task.value
+        if closed {
+            connection.close()
+            throw KafkaError.shutdown("the Kafka client")
         }
+        connections[key] = connection
+        return connection
     }
 
     /// Drops (and closes) the connection after a failure so the next request reconnects.

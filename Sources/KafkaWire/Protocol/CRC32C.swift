@@ -23,7 +23,6 @@ enum CRC32C {
         var crc = ~initial
         var index = 0
         let count = bytes.count
-        tables.withUnsafeBufferPointer { _ in }
         let t0 = tables[0], t1 = tables[1], t2 = tables[2], t3 = tables[3]
         let t4 = tables[4], t5 = tables[5], t6 = tables[6], t7 = tables[7]
         while count - index >= 8 {
