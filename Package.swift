@@ -85,7 +85,10 @@ let package = Package(
         // Shared HTTP helpers: JSON error bodies and responses.
         .target(
             name: "EmoHTTP",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Users, viewer sessions (leases) and the node registry: SQLite and PostgreSQL behind one protocol.

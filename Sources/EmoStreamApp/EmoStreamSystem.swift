@@ -50,8 +50,7 @@ public struct EmoStreamSystem: Service {
         let log: any EventLog
         if var kafka = configuration.kafka {
             kafka.reactionPartitions = configuration.partitions
-            let kafkaLog = kafka.makeLog(clientID: "emostream", logger: logger)
-            try await kafka.ensureTopics(on: kafkaLog, logger: logger)
+            let kafkaLog = try await kafka.makeReadyLog(clientID: "emostream", logger: logger)
             services.append(kafkaLog)
             log = kafkaLog
         } else {

@@ -21,9 +21,7 @@ public struct FleetConfiguration: Sendable {
     /// reactions and a node has no bursts to send (placement only).
     public var kafka: KafkaSettings?
     /// Ingest limits of a gateway that accepts reactions (with `kafka`).
-    public var maxBodyBytes: Int = 1 << 20
-    public var maxBatchEvents: Int = 10_000
-    public var userRate: Double? = 20
+    public var ingest = IngestController.Configuration()
 
     public init() {}
 
@@ -52,16 +50,12 @@ public struct FleetGateway: Service {
         var ingest: IngestController?
         var burstLog: (any EventLog)?
         if let kafka = configuration.kafka {
-            let log = kafka.makeLog(clientID: "emostream-gateway", logger: logger)
-            try await kafka.ensureTopics(on: log, logger: logger)
+            let log = try await kafka.makeReadyLog(clientID: "emostream-gateway", logger: logger)
             services.append(log)
             burstLog = log
             ingest = IngestController(
                 log: log,
-                configuration: .init(
-                    maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents),
-                    userRate: configuration.userRate),
-                metrics: PrometheusMetricsFactory(registry: registry), channels: backend.channels)
+                configuration: configuration.ingest, metrics: PrometheusMetricsFactory(registry: registry), channels: backend.channels)
         }
         // Reactions per second per channel, from the bursts (none without Kafka).
         let activity = backend.channelActivity(log: burstLog, registry: registry, logger: logger)
@@ -124,8 +118,7 @@ public struct FleetNode: Service {
             })
         var services: [any Service] = []
         if let kafka = configuration.kafka {
-            let log = kafka.makeLog(clientID: name, logger: logger)
-            try await kafka.ensureTopics(on: log, logger: logger)
+            let log = try await kafka.makeReadyLog(clientID: name, logger: logger)
             services += [log, BurstFeed(log: log, hub: hub, logger: logger)]
         }
         services += [store, migration, heartbeat, server, AbandonedViewerReaper(admissions: [admission]), ViewerShutdown(hubs: [hub])]

@@ -37,6 +37,13 @@ public struct KafkaSettings: Sendable {
         return KafkaEventLog(configuration: configuration, logger: logger)
     }
 
+    /// A log whose pipeline topics exist (see ``ensureTopics(on:logger:timeout:)``).
+    public func makeReadyLog(clientID: String, logger: Logger) async throws -> KafkaEventLog {
+        let log = makeLog(clientID: clientID, logger: logger)
+        try await ensureTopics(on: log, logger: logger)
+        return log
+    }
+
     /// Creates the pipeline's topics that are missing, retrying while the cluster is not reachable yet (a fleet's
     /// processes may start before the brokers).
     public func ensureTopics(on log: KafkaEventLog, logger: Logger, timeout: Duration = .seconds(60)) async throws {

@@ -19,9 +19,8 @@ public struct PipelineRoleConfiguration: Sendable {
     public var port: Int = 8090
     public var window: WindowSpec = WindowSpec(lengthMillis: 2000)
     public var scaleDown: ScaleDown = ScaleDown()
-    public var maxBodyBytes: Int = 1 << 20
-    public var maxBatchEvents: Int = 10_000
-    public var userRate: Double? = 20
+    /// Limits of `emostream ingest`.
+    public var ingest = IngestController.Configuration()
     /// The shared store holding the channel registry (ingest registers channels on first use, or with
     /// `channelsClosed` accepts only registered ones); nil: any valid channel name, nothing registered.
     public var databaseURL: String?
@@ -53,8 +52,7 @@ public struct IngestRole: Service {
     }
 
     public func run() async throws {
-        let log = configuration.kafka.makeLog(clientID: "emostream-ingest", logger: logger)
-        try await configuration.kafka.ensureTopics(on: log, logger: logger)
+        let log = try await configuration.kafka.makeReadyLog(clientID: "emostream-ingest", logger: logger)
         var services: [any Service] = []
         var channels: ChannelRegistry?
         var migration: StoreMigration?
@@ -66,20 +64,13 @@ public struct IngestRole: Service {
         }
         let ingest = IngestController(
             log: log,
-            configuration: .init(
-                maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents),
-                userRate: configuration.userRate),
-            metrics: PrometheusMetricsFactory(registry: registry), channels: channels)
+            configuration: configuration.ingest, metrics: PrometheusMetricsFactory(registry: registry), channels: channels)
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
         ingest.addRoutes(to: router)
         let registry = registry
         router.get("/healthz") { _, _ in jsonResponse(["status": "ok"]) }
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-        }
+        router.get("/metrics") { _, _ in metricsResponse(registry) }
         let host = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
         let logger = logger
         var server = Application(
@@ -107,8 +98,7 @@ public struct ProcessorRole: Service {
     }
 
     public func run() async throws {
-        let log = configuration.kafka.makeLog(clientID: name, logger: logger)
-        try await configuration.kafka.ensureTopics(on: log, logger: logger)
+        let log = try await configuration.kafka.makeReadyLog(clientID: name, logger: logger)
         let processor = StreamProcessor(
             log: log, configuration: .init(window: configuration.window, name: name), logger: logger,
             metrics: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()))
@@ -128,8 +118,7 @@ public struct PublisherRole: Service {
     }
 
     public func run() async throws {
-        let log = configuration.kafka.makeLog(clientID: "emostream-publisher", logger: logger)
-        try await configuration.kafka.ensureTopics(on: log, logger: logger)
+        let log = try await configuration.kafka.makeReadyLog(clientID: "emostream-publisher", logger: logger)
         let publisher = MainPublisher(
             log: log, configuration: .init(scaleDown: configuration.scaleDown), logger: logger,
             metrics: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()))

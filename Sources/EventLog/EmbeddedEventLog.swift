@@ -40,7 +40,7 @@ public final class EmbeddedEventLog: EventLog {
 
     public init(
         configuration: Configuration = .init(),
-        wallClock: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+        wallClock: @escaping @Sendable () -> Int64 = LogClock.nowMillis
     ) {
         self.configuration = configuration
         self.wallClock = wallClock

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// A partitioned, append-only event log with topics, offsets and consumer positions: the backbone between
@@ -151,4 +152,11 @@ public enum Topics {
     public static let windowResults = "emoji-counts"
     /// Ordered bursts from the main publisher, read by every cluster node.
     public static let bursts = "publisher-emojis"
+}
+
+/// Wall-clock milliseconds since the epoch: the time a log stamps on records it accepts.
+public enum LogClock {
+    public static func nowMillis() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
 }

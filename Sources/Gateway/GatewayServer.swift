@@ -70,9 +70,7 @@ public enum GatewayServer {
         router.get("/metrics") { _, _ in
             // The per-channel series follow the current top channels.
             _ = try? await activity?.channels()
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            return metricsResponse(registry)
         }
         return router
     }

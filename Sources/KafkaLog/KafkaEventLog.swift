@@ -1,5 +1,4 @@
 import EventLog
-import Foundation
 import KafkaWire
 import Logging
 import NIOCore
@@ -106,7 +105,7 @@ public final class KafkaEventLog: EventLog, Service {
 
     @discardableResult
     public func append(_ records: [LogRecord], to topic: String) async throws -> AppendReceipt {
-        let now = EpochClock.nowMillis()
+        let now = LogClock.nowMillis()
         let name = kafkaName(topic)
         let messages = records.map { record in
             KafkaProducerMessage(
@@ -158,11 +157,5 @@ func unavailableOnKafkaError<T: Sendable>(_ body: @Sendable () async throws -> T
         return try await body()
     } catch let error as KafkaError {
         throw EventLogError.unavailable(error.description)
-    }
-}
-
-enum EpochClock {
-    static func nowMillis() -> Int64 {
-        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
     }
 }

@@ -92,11 +92,7 @@ public enum NodeServer {
         router.get("/healthz") { _, _ in
             jsonResponse(["status": "ok", "node": configuration.name, "viewers": hub.viewerCount])
         }
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-        }
+        router.get("/metrics") { _, _ in metricsResponse(registry) }
         router.get("/ws") { request, _ -> Response in
             _ = try admission.check(ticket: try ViewerRequest(request).ticket)
             throw APIError(

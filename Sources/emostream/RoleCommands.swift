@@ -64,8 +64,8 @@ struct IngestCommand: AsyncParsableCommand {
         var configuration = try pipeline.configuration(role: "ingest")
         configuration.host = host
         configuration.port = port
-        configuration.maxBodyBytes = maxBody
-        configuration.userRate = userRate > 0 ? userRate : nil
+        configuration.ingest.maxBodyBytes = maxBody
+        configuration.ingest.userRate = userRate > 0 ? userRate : nil
         configuration.databaseURL = databaseURL
         configuration.channelsClosed = channelsClosed
         try await IngestRole(configuration: configuration, logger: logging.bootstrap(label: "emostream.ingest")).run()

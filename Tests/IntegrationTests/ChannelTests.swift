@@ -232,21 +232,6 @@ import Testing
 
 // MARK: Helpers
 
-/// Posts one batch with the events of every `(channel, emoji, count)` interleaved (round-robin over the entries).
-func postChannelReactions(_ api: String, _ mix: [(String, String, Int)]) async throws -> HTTPResult {
-    let now = EpochMillis.now()
-    var remaining = mix.map(\.2)
-    var events: [String] = []
-    while remaining.contains(where: { $0 > 0 }) {
-        for (index, (channel, emoji, _)) in mix.enumerated() where remaining[index] > 0 {
-            remaining[index] -= 1
-            events.append(
-                Reaction(userID: "u\(events.count)", emoji: emoji, clientTimestamp: now, channel: channel).jsonText())
-        }
-    }
-    return try await request(.POST, api + "/api/emojis", body: "[" + events.joined(separator: ",") + "]")
-}
-
 struct ListedChannel: Decodable, Equatable {
     var name: String
     var viewers: Int

@@ -70,13 +70,13 @@ struct KafkaFleetTests {
         var acceptedCricket: [String: Int] = [:]
         var survivorLinesAtKill = 0
         // Both channels interleaved in every batch.
-        let mix = [("😀", 37, "main"), ("👏", 9, "cricket"), ("😢", 11, "main"), ("🔥", 5, "cricket"), ("🔥", 5, "main")]
+        let mix = [("main", "😀", 37), ("cricket", "👏", 9), ("main", "😢", 11), ("cricket", "🔥", 5), ("main", "🔥", 5)]
         for round in 0..<24 {
             let ingest = fleet.ingest[round % 2]
             let result = try await postChannelReactions(ingest, mix, user: "r\(round)")
             #expect(result.status == 202, "\(result.text)")
             if result.status == 202 {
-                for (emoji, count, channel) in mix {
+                for (channel, emoji, count) in mix {
                     if channel == "main" { accepted[emoji, default: 0] += count } else { acceptedCricket[emoji, default: 0] += count }
                 }
             }
@@ -89,7 +89,7 @@ struct KafkaFleetTests {
         // A marker sent last: once every viewer has it, every earlier reaction has been published.
         let marker = try await postReactions(fleet.ingest[0], [("🎉", 1)], user: "marker")
         #expect(marker.status == 202)
-        let cricketMarker = try await postChannelReactions(fleet.ingest[1], [("🎉", 1, "cricket")], user: "marker")
+        let cricketMarker = try await postChannelReactions(fleet.ingest[1], [("cricket", "🎉", 1)], user: "marker")
         #expect(cricketMarker.status == 202)
         accepted["🎉"] = 1
         acceptedCricket["🎉"] = 1
@@ -108,18 +108,6 @@ struct KafkaFleetTests {
         #expect(sequences[0] == Array(1...UInt64(sequences[0].count)))
         #expect(sequences.allSatisfy { $0 == sequences[0] })
     }
-}
-
-/// Posts one batch holding every (emoji, count, channel) of `mix`, each reaction from its own user.
-func postChannelReactions(_ api: String, _ mix: [(String, Int, String)], user: String) async throws -> HTTPResult {
-    let now = EpochMillis.now()
-    var events: [String] = []
-    for (emoji, count, channel) in mix {
-        for _ in 0..<count {
-            events.append(Reaction(userID: "\(user)-\(events.count)", emoji: emoji, clientTimestamp: now, channel: channel).jsonText())
-        }
-    }
-    return try await request(.POST, api + "/api/emojis", body: "[" + events.joined(separator: ",") + "]")
 }
 
 /// Raw counts a viewer has received so far, summed over its bursts, and the seqs of those bursts.

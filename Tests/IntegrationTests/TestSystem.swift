@@ -215,12 +215,20 @@ func request(
 }
 
 func postReactions(_ api: String, _ mix: [(String, Int)], user: String = "viewer") async throws -> HTTPResult {
+    try await postChannelReactions(api, mix.map { (ChannelName.defaultName, $0.0, $0.1) }, user: user)
+}
+
+/// Posts one batch with the events of every `(channel, emoji, count)` interleaved (round-robin over the entries),
+/// each from a user of its own: the per-user rate limit is not what these tests are about.
+func postChannelReactions(_ api: String, _ mix: [(String, String, Int)], user: String = "u") async throws -> HTTPResult {
     let now = EpochMillis.now()
+    var remaining = mix.map(\.2)
     var events: [String] = []
-    for (emoji, count) in mix {
-        for _ in 0..<count {
-            // A user per reaction: the per-user rate limit is not what these tests are about.
-            events.append(Reaction(userID: "\(user)-\(events.count)", emoji: emoji, clientTimestamp: now).jsonText())
+    while remaining.contains(where: { $0 > 0 }) {
+        for (index, (channel, emoji, _)) in mix.enumerated() where remaining[index] > 0 {
+            remaining[index] -= 1
+            events.append(
+                Reaction(userID: "\(user)-\(events.count)", emoji: emoji, clientTimestamp: now, channel: channel).jsonText())
         }
     }
     return try await request(.POST, api + "/api/emojis", body: "[" + events.joined(separator: ",") + "]")
