@@ -46,7 +46,19 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The pipeline's typed topics (reactions, window reports, bursts) and their binary record formats.
+        .target(
+            name: "PipelineTopics",
+            dependencies: [
+                "EmoCore", "EventLog",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -115,8 +127,9 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "EmoCore", "EventLog", "EmoHTTP", "EmoStore",
+                "EmoCore", "EventLog", "PipelineTopics", "EmoHTTP", "EmoStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
@@ -125,8 +138,7 @@ let package = Package(
         .target(
             name: "Processor",
             dependencies: [
-                "EmoCore", "EventLog",
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                "EmoCore", "EventLog", "PipelineTopics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -136,9 +148,8 @@ let package = Package(
         .target(
             name: "Publisher",
             dependencies: [
-                "EmoCore", "EventLog",
+                "EmoCore", "EventLog", "PipelineTopics",
                 .product(name: "DequeModule", package: "swift-collections"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -148,12 +159,13 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "EmoCore", "EventLog", "EmoHTTP", "EmoStore", "Accounts",
+                "EmoCore", "EventLog", "PipelineTopics", "EmoHTTP", "EmoStore", "Accounts",
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -174,20 +186,22 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "EmoCore", "EventLog", "EmoHTTP", "Ingest", "Node", "EmoStore", "Accounts", "EmoWeb",
+                "EmoCore", "EventLog", "PipelineTopics", "EmoHTTP", "Ingest", "Node", "EmoStore", "Accounts", "EmoWeb",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Composes the services of `emostream up` into one ServiceGroup.
+        // Composes the components' builders into the processes: `up` and the fleet roles.
         .target(
             name: "EmoStreamApp",
             dependencies: [
-                "EmoCore", "EventLog", "Ingest", "Processor", "Publisher", "Node", "Gateway", "EmoStore", "Accounts",
+                "EmoCore", "EventLog", "PipelineTopics", "Ingest", "Processor", "Publisher", "Node", "Gateway", "EmoStore", "Accounts",
                 "KafkaLog", "KafkaWire", "EmoHTTP",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -202,20 +216,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "emostream",
+        // The commands of `emostream` (ArgumentParser), a library so that tests can read their flags.
+        .target(
+            name: "EmoStreamCLI",
             dependencies: [
-                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore",
+                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore", "EmoCore", "EventLog", "Ingest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "emostream",
+            dependencies: ["EmoStreamCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         // `swift run -c release emostream-bench`: bursts per second the main publisher sustains with many channels.
         .executableTarget(
             name: "emostream-bench",
             dependencies: [
-                "EmoCore", "EventLog", "Publisher",
+                "EmoCore", "EventLog", "PipelineTopics", "Publisher",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -226,6 +247,11 @@ let package = Package(
         ),
         .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PipelineTopicsTests",
+            dependencies: ["PipelineTopics", "EmoCore", "EventLog", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KafkaWireTests",
             dependencies: [
@@ -243,6 +269,11 @@ let package = Package(
         ),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "EmoStreamCLITests",
+            dependencies: ["EmoStreamCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EmoWebTests",
             dependencies: [
                 "EmoWeb",
@@ -254,7 +285,7 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: [
-                "EmoCore", "EventLog", "Processor", "Publisher", "Node",
+                "EmoCore", "EventLog", "PipelineTopics", "Processor", "Publisher", "Node",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -14,6 +14,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOFoundationCompat
+import PipelineTopics
 import Publisher
 
 struct Options {
@@ -53,12 +54,9 @@ struct Outcome {
 /// Runs the publisher over `windows` reports of `channels` channels; returns once every burst was appended.
 func measure(channels: Int, windows: Int, options: Options) async throws -> Outcome {
     let log = EmbeddedEventLog()
-    try await log.ensureTopic(Topics.reactions, partitions: options.partitions)
-    try await log.ensureTopic(Topics.windowResults, partitions: 1)
-    try await log.ensureTopic(Topics.bursts, partitions: 1)
+    for spec in PipelineTopics.specs(reactionPartitions: options.partitions) { try await log.ensureTopic(spec) }
     let names = channels == 1 ? [ChannelName.defaultName] : (1...channels).map { "ch-\($0)" }
     let glyphs = Array(Emoji.aliases.values.sorted().prefix(options.emojis))
-    let encoder = JSONEncoder()
     let windowLength: EpochMillis = 2000
     for window in 0..<windows {
         let start = EpochMillis(window) * windowLength
@@ -75,11 +73,11 @@ func measure(channels: Int, windows: Int, options: Options) async throws -> Outc
         let report = ProcessorReport(
             processor: "bench", watermark: start + windowLength, partitions: Array(0..<options.partitions),
             windows: [WindowCounts(start: start, end: start + windowLength, partitions: partitions)])
-        try await log.append([LogRecord(value: ByteBuffer(data: try encoder.encode(report)))], to: Topics.windowResults)
+        try await log.append([report], to: PipelineTopics.windowReports)
     }
 
     let expected = windows * channels
-    let reader = try await log.makeConsumer(ConsumerOptions(topic: Topics.bursts, start: .earliest, clientID: "bench"))
+    let reader = try log.makeConsumer(ConsumerOptions(topic: PipelineTopics.bursts.name, start: .earliest, clientID: "bench"))
     let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
     let publisher = MainPublisher(
         log: log, configuration: .init(scaleDown: ScaleDown(), maxPollWait: .milliseconds(50)), logger: logger,
@@ -95,7 +93,7 @@ func measure(channels: Int, windows: Int, options: Options) async throws -> Outc
         group.cancelAll()
         return (seen, elapsed)
     }
-    await reader.close()
+    reader.close()
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     return Outcome(
         channels: channels, bursts: seen, seconds: seconds, windowsPerSecond: Double(windows) / seconds)

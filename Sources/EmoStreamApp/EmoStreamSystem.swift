@@ -3,7 +3,6 @@ import EmoCore
 import EmoStore
 import EventLog
 import Gateway
-import Hummingbird
 import Ingest
 import Logging
 import Node
@@ -12,10 +11,12 @@ import Prometheus
 import Publisher
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
-/// The whole pipeline in one process on the embedded log: ingest → `emoji` → stream processor → `emoji-counts`
-/// → main publisher → `publisher-emojis` → cluster nodes → viewers.
-public struct EmoStreamSystem: Service {
+/// `emostream up`: the whole pipeline in one process, as the sum of the components' builders — ingest → `emoji` →
+/// stream processor → `emoji-counts` → main publisher → `publisher-emojis` → cluster nodes → viewers — on the
+/// embedded log (or a Kafka cluster), run as one flat `ServiceGroup`.
+public struct EmoStreamSystem: Sendable {
     /// Where everything listens, once it does.
     public struct Endpoints: Sendable {
         public var api: String
@@ -23,48 +24,53 @@ public struct EmoStreamSystem: Service {
         public var nodes: [NodeDirectory.Entry]
     }
 
-    public let configuration: SystemConfiguration
+    public let configuration: EmoStreamConfiguration
     public let registry: PrometheusCollectorRegistry
-    let logger: Logger
-    let readiness = ReadinessGate<Endpoints>()
-
-    public init(configuration: SystemConfiguration, logger: Logger, registry: PrometheusCollectorRegistry = .init()) {
-        self.configuration = configuration
-        self.logger = logger
-        self.registry = registry
-    }
+    /// In start order: infrastructure, then workers, then servers (a group stops them in reverse).
+    public let services: [any Service]
+    let readiness: ReadinessGate<Endpoints>
 
     /// Waits until every server listens.
     public func ready() async throws -> Endpoints {
         try await readiness.wait()
     }
 
-    public func run() async throws {
+    /// One flat group of ``services``.
+    public func serviceGroup(gracefulShutdownSignals: [UnixSignal] = [], logger: Logger) -> ServiceGroup {
+        ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: gracefulShutdownSignals,
+                logger: logger))
+    }
+
+    /// Runs `group` (from ``serviceGroup(gracefulShutdownSignals:logger:)``); a failure also fails ``ready()``.
+    public func run(_ group: ServiceGroup) async throws {
+        do {
+            try await group.run()
+        } catch {
+            readiness.fail(error)
+            throw error
+        }
+    }
+
+    public static func build(
+        configuration: EmoStreamConfiguration, logger: Logger, registry: PrometheusCollectorRegistry = .init()
+    ) async throws -> EmoStreamSystem {
         let metrics = PrometheusMetricsFactory(registry: registry)
         let stats = PipelineStats()
-        let backend = try AccountsBackend(
-            configuration: configuration.accounts, dataDirectory: configuration.dataDirectory, logger: logger)
-        let (store, migration, signer) = (backend.store, backend.migration, backend.signer)
-        let heartbeat = backend.heartbeat(logger: logger)
-        var services: [any Service] = []
-        let log: any EventLog
-        if var kafka = configuration.kafka {
-            kafka.reactionPartitions = configuration.partitions
-            let kafkaLog = try await kafka.makeReadyLog(clientID: "emostream", logger: logger)
-            services.append(kafkaLog)
-            log = kafkaLog
-        } else {
-            let embedded = EmbeddedEventLog(configuration: .init(partitionCapacity: configuration.logPartitionCapacity))
-            try await embedded.ensureTopic(Topics.reactions, partitions: configuration.partitions)
-            try await embedded.ensureTopic(Topics.windowResults, partitions: 1)
-            try await embedded.ensureTopic(Topics.bursts, partitions: 1)
-            log = embedded
-        }
+        let readiness = ReadinessGate<Endpoints>()
+        let infrastructure = try StoreInfrastructure(
+            configuration: configuration.store, dataDirectory: configuration.dataDirectory, logger: logger)
+        let pipeline = try await configuration.log.makeLog(clientID: "emostream", logger: logger)
+        let log = pipeline.log
+        let heartbeat = NodeHeartbeat(
+            store: infrastructure.store, interval: configuration.store.heartbeatInterval, logger: logger)
 
+        // Ready once the API and every node listen.
         let directory = NodeDirectory()
-        let pending = Mutex(configuration.nodes + 1)
-        let host = configuration.advertisedHost
+        let pending = Mutex(configuration.nodes.count + 1)
         let apiPort = Mutex(0)
+        let host = configuration.advertisedHost
         @Sendable func serverListening() {
             let remaining = pending.withLock { count -> Int in
                 count -= 1
@@ -77,96 +83,51 @@ public struct EmoStreamSystem: Service {
             readiness.open(endpoints)
         }
 
-        services += [store, migration, heartbeat]
+        var services: [any Service] = pipeline.services + infrastructure.services + [heartbeat]
+        services.append(StreamProcessor(log: log, configuration: configuration.processor, logger: logger, metrics: metrics))
         services.append(
-            StreamProcessor(
-                log: log, configuration: .init(window: configuration.window, name: "processor-1"), logger: logger,
-                metrics: metrics))
-        services.append(
-            MainPublisher(
-                log: log, configuration: .init(scaleDown: configuration.scaleDown), logger: logger, metrics: metrics,
-                stats: stats))
+            MainPublisher(log: log, configuration: configuration.publisher, logger: logger, metrics: metrics, stats: stats))
         var hubs: [BurstHub] = []
-        var admissions: [any ViewerAdmission] = []
-        for index in 0..<configuration.nodes {
-            let name = "node-\(index + 1)"
-            let hub = BurstHub(
-                configuration: .init(
-                    node: name, ringCapacity: configuration.ringCapacity, viewerBuffer: configuration.viewerBuffer,
-                    stallTimeout: configuration.stallTimeout),
-                metrics: metrics)
-            let nodeConfiguration = NodeServer.Configuration(
-                name: name, host: configuration.host,
-                port: configuration.nodeBasePort == 0 ? 0 : configuration.nodeBasePort + index,
-                capacity: configuration.nodeCapacity)
-            hubs.append(hub)
-            services.append(BurstFeed(log: log, hub: hub, logger: logger))
-            let admission = TicketAdmission(
-                node: name, store: store, signer: signer, logger: logger, channels: backend.channels)
-            admissions.append(admission)
-            services.append(
-                NodeServer.buildApplication(
-                    configuration: nodeConfiguration, hub: hub, admission: admission,
-                    registry: registry, logger: logger, beforeServerStarts: { try await migration.wait() },
-                    onServerRunning: { port in
-                        let entry = directory.register(
-                            name: name, host: host, port: port, capacity: configuration.nodeCapacity, hub: hub)
-                        do {
-                            try await heartbeat.register(
-                                name: name, wsURL: entry.wsURL, sseURL: entry.sseURL, capacity: entry.capacity)
-                        } catch {
-                            logger.error("could not register the node", metadata: ["node": "\(name)", "error": "\(error)"])
-                        }
+        for index in 0..<configuration.nodes.count {
+            let node = ClusterNode(
+                configuration: configuration.nodes.node(index, host: configuration.host, advertisedHost: host),
+                dependencies: .init(
+                    log: log, store: infrastructure.store, signer: infrastructure.signer, channels: infrastructure.channels,
+                    heartbeat: heartbeat, registry: registry, logger: logger,
+                    beforeServerStarts: infrastructure.waitForSchema,
+                    onListening: { listening in
+                        directory.register(
+                            name: listening.name, host: host, port: listening.port, capacity: listening.capacity,
+                            hub: listening.hub)
                         serverListening()
                     }))
+            hubs.append(node.hub)
+            services += node.services
         }
         let ingest = IngestController(
-            log: log,
-            configuration: .init(
-                maxBodyBytes: configuration.maxBodyBytes, batch: .init(maxEvents: configuration.maxBatchEvents),
-                userRate: configuration.userRate),
-            metrics: metrics, stats: stats, channels: backend.channels)
-        let activity = backend.channelActivity(log: log, registry: registry, logger: logger) { activity in
-            activity.metricsTopChannels = configuration.metricsTopChannels
-            activity.maxAge = configuration.channelListMaxAge
-        }
-        services.append(activity)
-        let drainHubs = hubs
-        let router = try backend.gatewayRouter(
-            ingest: ingest, stats: stats, registry: registry, logger: logger,
-            drain: { name in
-                guard let hub = drainHubs.first(where: { $0.configuration.node == name }),
-                    try await heartbeat.drain(name: name)
-                else { return false }
-                hub.closeAll()  // its viewers reconnect through /api/connect, to the other nodes
-                return true
-            }, activity: activity)
-        services.append(backend.sweeper(logger: logger))
-        services.append(
-            GatewayServer.buildApplication(
-                configuration: .init(host: configuration.host, port: configuration.port), router: router, logger: logger,
-                beforeServerStarts: { try await migration.wait() },
+            log: log, configuration: configuration.ingest, metrics: metrics, stats: stats, channels: infrastructure.channels)
+        var gatewayConfiguration = configuration.gateway
+        gatewayConfiguration.server.host = configuration.host
+        let gateway = try APIGateway(
+            configuration: gatewayConfiguration,
+            dependencies: .init(
+                store: infrastructure.store, signer: infrastructure.signer, channels: infrastructure.channels,
+                registry: registry, logger: logger, ingest: ingest, log: log, stats: stats,
+                drain: { [hubs] name in
+                    guard let hub = hubs.first(where: { $0.configuration.node == name }),
+                        try await heartbeat.drain(name: name)
+                    else { return false }
+                    hub.closeAll()  // its viewers reconnect through /api/connect, to the other nodes
+                    return true
+                },
+                beforeServerStarts: infrastructure.waitForSchema,
                 onServerRunning: { port in
                     apiPort.withLock { $0 = port }
                     serverListening()
                 }))
-        services.append(AbandonedViewerReaper(admissions: admissions))
-        services.append(ViewerShutdown(hubs: hubs))
-
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [], cancellationSignals: [],
-                logger: logger))
-        do {
-            try await withTaskCancellationOrGracefulShutdownHandler {
-                try await group.run()
-            } onCancelOrGracefulShutdown: {
-                Task { await group.triggerGracefulShutdown() }
-            }
-        } catch {
-            readiness.fail(error)
-            throw error
-        }
+        services += gateway.services
+        return EmoStreamSystem(
+            configuration: configuration, registry: registry, services: services, readiness: readiness)
     }
 }
 

@@ -2,17 +2,21 @@ import EventLog
 import KafkaLog
 import KafkaWire
 import Logging
+import PipelineTopics
 
 /// Where and how the pipeline uses Kafka (`--kafka host:port[,host:port]`); nil in a configuration keeps the
 /// embedded log.
 public struct KafkaSettings: Sendable {
     public var brokers: [KafkaBrokerAddress]
+    public static let defaultReactionLinger = KafkaEventLog.Configuration.defaultReactionLinger
+    public static let defaultLateness = KafkaEventLog.Configuration.defaultLateness
+
     /// Partitions of `emoji` when this process creates it (processors share them).
-    public var reactionPartitions: Int = 8
+    public var reactionPartitions: Int = PipelineTopics.defaultReactionPartitions
     /// How long ingest batches reactions per partition before producing them.
-    public var reactionLinger: Duration = .milliseconds(500)
+    public var reactionLinger: Duration = KafkaSettings.defaultReactionLinger
     /// How far processors keep their watermark behind the partitions' progress (must exceed the linger).
-    public var lateness: Duration = .milliseconds(1000)
+    public var lateness: Duration = KafkaSettings.defaultLateness
     /// Put before every topic and consumer-group name (several systems, or tests, on one cluster).
     public var namePrefix: String = ""
 
@@ -26,8 +30,8 @@ public struct KafkaSettings: Sendable {
     }
 
     /// The pipeline's topics and the partition counts they are created with.
-    public var topics: [(name: String, partitions: Int)] {
-        [(Topics.reactions, reactionPartitions), (Topics.windowResults, 1), (Topics.bursts, 1)]
+    public var topics: [TopicSpec] {
+        PipelineTopics.specs(reactionPartitions: reactionPartitions)
     }
 
     public func makeLog(clientID: String, logger: Logger) -> KafkaEventLog {

@@ -9,28 +9,15 @@ import Synchronization
 /// timestamps are monotonic. That lets a consumer that has caught up know that no record older than "now" can
 /// still arrive, which is what ``PollResult/watermark`` reports and what closes windows exactly.
 public final class EmbeddedEventLog: EventLog {
-    public enum Retention: Sendable, Equatable {
-        /// Keep records until every consumer has moved past them; appends wait when a partition is full.
-        case untilConsumed
-        /// Keep the newest `capacity` records; older ones are dropped and slow readers skip ahead.
-        case dropOldest
-    }
-
     public struct Configuration: Sendable {
         /// Records retained per partition.
         public var partitionCapacity: Int
         /// How long an append waits for room before failing with ``EventLogError/full(topic:)``.
         public var appendTimeout: Duration
-        /// Retention per topic; topics not listed use `untilConsumed`.
-        public var retention: [String: Retention]
 
-        public init(
-            partitionCapacity: Int = 262_144, appendTimeout: Duration = .seconds(5),
-            retention: [String: Retention] = [Topics.bursts: .dropOldest]
-        ) {
+        public init(partitionCapacity: Int = 262_144, appendTimeout: Duration = .seconds(5)) {
             self.partitionCapacity = partitionCapacity
             self.appendTimeout = appendTimeout
-            self.retention = retention
         }
     }
 
@@ -47,13 +34,12 @@ public final class EmbeddedEventLog: EventLog {
         self.state = Mutex(LogState())
     }
 
-    public func ensureTopic(_ name: String, partitions: Int) async throws {
-        precondition(partitions > 0, "a topic needs at least one partition")
-        let retention = configuration.retention[name] ?? .untilConsumed
+    public func ensureTopic(_ spec: TopicSpec) async throws {
+        precondition(spec.partitions > 0, "a topic needs at least one partition")
         let capacity = configuration.partitionCapacity
         state.withLock { state in
-            if state.topics[name] == nil {
-                state.topics[name] = TopicLog(partitions: partitions, retention: retention, capacity: capacity)
+            if state.topics[spec.name] == nil {
+                state.topics[spec.name] = TopicLog(partitions: spec.partitions, retention: spec.retention, capacity: capacity)
             }
         }
     }
@@ -89,7 +75,23 @@ public final class EmbeddedEventLog: EventLog {
         }
     }
 
-    public func makeConsumer(_ options: ConsumerOptions) async throws -> any LogConsumer {
+    public func withConsumer<Result>(
+        _ options: ConsumerOptions, _ body: (any LogConsumer) async throws -> Result
+    ) async throws -> Result {
+        let consumer = try makeConsumer(options)
+        do {
+            let result = try await body(consumer)
+            consumer.close()
+            return result
+        } catch {
+            consumer.close()
+            throw error
+        }
+    }
+
+    /// A consumer whose membership lasts until ``EmbeddedConsumer/close()``: for tests that interleave several
+    /// consumers step by step. It has no background work; everything else uses ``withConsumer(_:_:)``.
+    public func makeConsumer(_ options: ConsumerOptions) throws -> EmbeddedConsumer {
         let id = try state.withLock { state in
             try state.register(options)
         }
@@ -103,7 +105,7 @@ public final class EmbeddedEventLog: EventLog {
 }
 
 /// A consumer of the embedded log.
-final class EmbeddedConsumer: LogConsumer {
+public final class EmbeddedConsumer: LogConsumer {
     let log: EmbeddedEventLog
     let id: UInt64
     let options: ConsumerOptions
@@ -114,7 +116,7 @@ final class EmbeddedConsumer: LogConsumer {
         self.options = options
     }
 
-    func poll(maxWait: Duration) async throws -> PollResult {
+    public func poll(maxWait: Duration) async throws -> PollResult {
         let deadline = ContinuousClock.now.advanced(by: maxWait)
         while true {
             try Task.checkCancellation()
@@ -131,14 +133,15 @@ final class EmbeddedConsumer: LogConsumer {
         }
     }
 
-    func commit(_ offsets: [Int: Int64]) async throws {
+    public func commit(_ offsets: [Int: Int64]) async throws {
         let wake = try log.state.withLock { state in
             try state.commit(consumer: id, offsets: offsets)
         }
         for waiter in wake { waiter.fire() }
     }
 
-    func close() async {
+    /// Leaves the consumer's group (its partitions go to the other members).
+    public func close() {
         let wake = log.state.withLock { state in state.unregister(consumer: id) }
         for waiter in wake { waiter.fire() }
     }

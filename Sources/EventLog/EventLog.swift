@@ -6,16 +6,61 @@ import NIOCore
 ///
 /// Two implementations sit behind it: ``EmbeddedEventLog`` (in-process, bounded, for one machine) and a
 /// Kafka-backed log for a fleet.
+///
+/// The log knows no topic by name: what a topic is (partitions, retention, how its appends are batched) comes with
+/// ``ensureTopic(_:)``, and what its records mean is the ``Topic`` that writers and readers share.
 public protocol EventLog: Sendable {
-    /// Creates the topic if it does not exist (idempotent).
-    func ensureTopic(_ name: String, partitions: Int) async throws
+    /// Creates the topic if it does not exist (idempotent) and records how it is kept and batched.
+    func ensureTopic(_ spec: TopicSpec) async throws
     func partitionCount(of topic: String) async throws -> Int
     /// Appends all records or none. Returns once the records are accepted by the log; a full log makes the
     /// caller wait (backpressure) and eventually fail with ``EventLogError/full(topic:)``.
     @discardableResult
     func append(_ records: [LogRecord], to topic: String) async throws -> AppendReceipt
-    /// A consumer of one topic, in a group (sharing partitions, committed offsets) or alone.
-    func makeConsumer(_ options: ConsumerOptions) async throws -> any LogConsumer
+    /// Runs `body` with a consumer of one topic, in a group (sharing partitions, committed offsets) or alone. The
+    /// consumer's background work runs as a child task of this call and ends with it (leaving the group); nothing
+    /// outlives the scope and there is nothing to close.
+    func withConsumer<Result>(
+        _ options: ConsumerOptions, _ body: (any LogConsumer) async throws -> Result
+    ) async throws -> Result
+}
+
+extension EventLog {
+    /// Creates a topic with the default retention and batching (see ``TopicSpec``).
+    public func ensureTopic(_ name: String, partitions: Int) async throws {
+        try await ensureTopic(TopicSpec(name: name, partitions: partitions))
+    }
+}
+
+/// What a log needs to know of a topic, given when it is created.
+public struct TopicSpec: Sendable, Equatable {
+    public enum Retention: Sendable, Equatable {
+        /// Keep records until every consumer has moved past them (the embedded log makes appends wait when a
+        /// partition is full; Kafka keeps them for the broker's retention).
+        case untilConsumed
+        /// Keep the newest records only; older ones are dropped and slow readers skip ahead.
+        case dropOldest
+    }
+
+    /// How appends to the topic are batched on their way to the log.
+    public enum Delivery: Sendable, Equatable {
+        /// Many small records (reactions): batched per partition under load.
+        case bulk
+        /// Few records whose latency matters (window reports, bursts): sent at once.
+        case prompt
+    }
+
+    public var name: String
+    public var partitions: Int
+    public var retention: Retention
+    public var delivery: Delivery
+
+    public init(name: String, partitions: Int, retention: Retention = .untilConsumed, delivery: Delivery = .prompt) {
+        self.name = name
+        self.partitions = partitions
+        self.retention = retention
+        self.delivery = delivery
+    }
 }
 
 public struct LogRecord: Sendable {
@@ -115,8 +160,6 @@ public protocol LogConsumer: Sendable {
     func poll(maxWait: Duration) async throws -> PollResult
     /// Commits, per partition, the offset of the next record to read (group consumers only).
     func commit(_ offsets: [Int: Int64]) async throws
-    /// Leaves the group and releases the consumer's resources.
-    func close() async
 }
 
 public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -142,16 +185,6 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
         case .closed: "the event log is closed"
         }
     }
-}
-
-/// The topic names of the original system.
-public enum Topics {
-    /// Raw reactions, as accepted by ingest.
-    public static let reactions = "emoji"
-    /// Per-window results of the stream processors.
-    public static let windowResults = "emoji-counts"
-    /// Ordered bursts from the main publisher, read by every cluster node.
-    public static let bursts = "publisher-emojis"
 }
 
 /// Wall-clock milliseconds since the epoch: the time a log stamps on records it accepts.

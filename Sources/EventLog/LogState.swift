@@ -33,13 +33,13 @@ struct PartitionLog {
 
 struct TopicLog {
     var partitions: [PartitionLog]
-    let retention: EmbeddedEventLog.Retention
+    let retention: TopicSpec.Retention
     let capacity: Int
     var spaceWaiters: [UInt64: Signal] = [:]
     var dataWaiters: [UInt64: Signal] = [:]
     var roundRobin = 0
 
-    init(partitions: Int, retention: EmbeddedEventLog.Retention, capacity: Int) {
+    init(partitions: Int, retention: TopicSpec.Retention, capacity: Int) {
         self.partitions = Array(repeating: PartitionLog(), count: partitions)
         self.retention = retention
         self.capacity = capacity

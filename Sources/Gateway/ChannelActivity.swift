@@ -3,7 +3,8 @@ import EmoStore
 import EventLog
 import Foundation
 import Logging
-import NIOFoundationCompat
+import Metrics
+import PipelineTopics
 import Prometheus
 import ServiceLifecycle
 import Synchronization
@@ -93,44 +94,42 @@ public final class ChannelActivity: Service, Sendable {
             try? await gracefulShutdown()
             return
         }
-        let consumer = try await log.makeConsumer(
-            ConsumerOptions(topic: Topics.bursts, start: .latest, clientID: "gateway-channel-activity"))
-        do {
-            try await cancelWhenGracefulShutdown {
-                let decoder = JSONDecoder()
-                while !Task.isCancelled {
-                    let poll = try await consumer.poll(maxWait: .seconds(1))
-                    for record in poll.records {
-                        guard let burst = try? decoder.decode(Burst.self, from: record.value) else { continue }
-                        self.record(burst)
-                    }
-                }
+        let metrics: any MetricsFactory = registry.map { PrometheusMetricsFactory(registry: $0) } ?? NOOPMetricsHandler.instance
+        try await log.consume(
+            PipelineTopics.bursts,
+            ConsumerOptions(topic: PipelineTopics.bursts.name, start: .latest, clientID: "gateway-channel-activity"),
+            logger: logger, metrics: metrics, maxWait: .seconds(1)
+        ) { poll, _ in
+            for burst in poll.values {
+                self.record(channel: burst.channel, windowEnd: burst.windowEnd, total: burst.total)
             }
-        } catch is CancellationError {
-            // Graceful shutdown.
         }
-        await consumer.close()
     }
 
     /// Adds a burst to its channel's recent activity.
     public func record(_ burst: Burst, now: EpochMillis = .now()) {
+        record(channel: burst.channel, windowEnd: burst.windowEnd, total: burst.total, now: now)
+    }
+
+    /// Adds a window's reaction count to its channel's recent activity.
+    public func record(channel: String, windowEnd: EpochMillis, total: Int, now: EpochMillis = .now()) {
         let horizon = now - configuration.spanMillis
         let counter = state.withLock { state -> Prometheus.Counter? in
-            var recent = state.channels[burst.channel] ?? Recent()
+            var recent = state.channels[channel] ?? Recent()
             recent.bursts.removeAll { $0.end <= horizon }
-            recent.bursts.append((burst.windowEnd, burst.total))
+            recent.bursts.append((windowEnd, total))
             if recent.bursts.count > configuration.maxBurstsPerChannel { recent.bursts.removeFirst() }
-            recent.lastEnd = max(recent.lastEnd, burst.windowEnd)
-            state.channels[burst.channel] = recent
+            recent.lastEnd = max(recent.lastEnd, windowEnd)
+            state.channels[channel] = recent
             if state.channels.count > configuration.maxChannels,
                 let oldest = state.channels.min(by: { $0.value.lastEnd < $1.value.lastEnd })?.key
             {
                 state.channels[oldest] = nil
             }
-            let label = state.labelled.contains(burst.channel) ? burst.channel : "other"
+            let label = state.labelled.contains(channel) ? channel : "other"
             return state.series[label]?.reactions
         }
-        counter?.increment(by: Int64(burst.total))
+        counter?.increment(by: Int64(total))
     }
 
     /// Reactions per second of every channel active in the last `span`.

@@ -8,6 +8,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOFoundationCompat
+import PipelineTopics
 
 /// `POST /api/emojis`: validates reactions and appends them to the `emoji` topic. Accepted (202) means appended
 /// to the event log; a full log answers 503 with `Retry-After` and nothing of the batch is kept.
@@ -111,11 +112,8 @@ public struct IngestController: Sendable {
                     "a request may hold at most \(limit) reactions of one user_id ('\(user)')", extra: ["limit": limit])
             }
         }
-        let records = reactions.map { reaction in
-            LogRecord(key: ByteBuffer(string: reaction.userID), value: ByteBuffer(string: reaction.jsonText()))
-        }
         do {
-            try await log.append(records, to: Topics.reactions)
+            try await log.append(reactions, to: PipelineTopics.reactions)
         } catch EventLogError.full {
             throw APIError(
                 .serviceUnavailable, "overloaded", "the event log is full; retry shortly",

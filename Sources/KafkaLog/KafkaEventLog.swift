@@ -3,6 +3,7 @@ import KafkaWire
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// The ``EventLog`` on a Kafka cluster (or any broker speaking the Kafka protocol), through the native
 /// `KafkaWire` client: what lets ingest servers, stream processors, the publisher and nodes run as separate
@@ -14,9 +15,10 @@ public final class KafkaEventLog: EventLog, Service {
         public var brokers: [KafkaBrokerAddress]
         /// Prefix of the Kafka client ids, e.g. the process role.
         public var clientID: String
-        /// How long reactions wait to be batched per partition (the original system's 500 ms flush interval).
+        /// How long records of `bulk` topics (reactions) wait to be batched per partition (the original system's
+        /// 500 ms flush interval).
         public var reactionLinger: Duration
-        /// Batching delay of the other topics (window results, bursts), which are few and latency-sensitive.
+        /// Batching delay of `prompt` topics (window results, bursts), which are few and latency-sensitive.
         public var controlLinger: Duration
         /// How far behind a partition's progress the watermark stays, so that reactions stamped by an ingest server
         /// but still waiting in its producer (up to `reactionLinger`) are not late. Must exceed `reactionLinger`.
@@ -26,13 +28,16 @@ public final class KafkaEventLog: EventLog, Service {
         /// Put before every topic and consumer group name, so that several systems (or tests) share one cluster.
         public var namePrefix: String
 
+        public static let defaultReactionLinger: Duration = .milliseconds(500)
+        public static let defaultLateness: Duration = .milliseconds(1000)
+
         public init(brokers: [KafkaBrokerAddress], clientID: String = "emostream", namePrefix: String = "") {
             self.brokers = brokers
             self.clientID = clientID
             self.namePrefix = namePrefix
-            self.reactionLinger = .milliseconds(500)
+            self.reactionLinger = Self.defaultReactionLinger
             self.controlLinger = .milliseconds(1)
-            self.lateness = .milliseconds(1000)
+            self.lateness = Self.defaultLateness
             self.sessionTimeout = .seconds(6)
             self.deliveryTimeout = .seconds(30)
         }
@@ -43,6 +48,8 @@ public final class KafkaEventLog: EventLog, Service {
     let admin: KafkaAdminClient
     let reactionProducer: KafkaProducer
     let controlProducer: KafkaProducer
+    /// How each topic created through this log is batched (by unprefixed name); unknown topics are `prompt`.
+    let deliveries = Mutex<[String: TopicSpec.Delivery]>([:])
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -77,20 +84,24 @@ public final class KafkaEventLog: EventLog, Service {
         configuration.namePrefix + name
     }
 
-    public func ensureTopic(_ name: String, partitions: Int) async throws {
-        let topic = kafkaName(name)
-        let existing = try await unavailableOnKafkaError { try await self.admin.ensureTopics([(name: topic, partitions: partitions)]) }
-        if let count = existing[topic], count != partitions {
+    public func ensureTopic(_ spec: TopicSpec) async throws {
+        let counts = try await ensureTopics([spec])
+        if let count = counts[spec.name], count != spec.partitions {
             logger.warning(
-                "topic exists with another partition count", metadata: ["topic": "\(name)", "partitions": "\(count)", "wanted": "\(partitions)"])
+                "topic exists with another partition count",
+                metadata: ["topic": "\(spec.name)", "partitions": "\(count)", "wanted": "\(spec.partitions)"])
         }
     }
 
     /// Creates the topics that do not exist yet; returns every topic's partition count (by unprefixed name).
-    public func ensureTopics(_ topics: [(name: String, partitions: Int)]) async throws -> [String: Int] {
-        let prefixed = topics.map { (name: kafkaName($0.name), partitions: $0.partitions) }
+    @discardableResult
+    public func ensureTopics(_ specs: [TopicSpec]) async throws -> [String: Int] {
+        deliveries.withLock { deliveries in
+            for spec in specs { deliveries[spec.name] = spec.delivery }
+        }
+        let prefixed = specs.map { (name: kafkaName($0.name), partitions: $0.partitions) }
         let counts = try await unavailableOnKafkaError { try await self.admin.ensureTopics(prefixed) }
-        return Dictionary(uniqueKeysWithValues: topics.map { ($0.name, counts[kafkaName($0.name)] ?? $0.partitions) })
+        return Dictionary(uniqueKeysWithValues: specs.map { ($0.name, counts[kafkaName($0.name)] ?? $0.partitions) })
     }
 
     /// Every topic of the cluster (full names, prefix included) with its partition count.
@@ -112,12 +123,32 @@ public final class KafkaEventLog: EventLog, Service {
                 topic: name, partition: record.partition, key: record.key, value: record.value,
                 timestamp: record.timestamp ?? now)
         }
-        let producer = topic == Topics.reactions ? reactionProducer : controlProducer
+        let delivery = deliveries.withLock { $0[topic] ?? .prompt }
+        let producer = delivery == .bulk ? reactionProducer : controlProducer
         _ = try await unavailableOnKafkaError { try await producer.sendAndAwait(messages) }
         return AppendReceipt(timestamp: now, count: records.count)
     }
 
-    public func makeConsumer(_ options: ConsumerOptions) async throws -> any LogConsumer {
+    public func withConsumer<Result>(
+        _ options: ConsumerOptions, _ body: (any LogConsumer) async throws -> Result
+    ) async throws -> Result {
+        let consumer = try await makeConsumer(options)
+        return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
+            group.addTask { try await consumer.consumer.run() }
+            let result: Swift.Result<Result, any Error>
+            do {
+                result = .success(try await body(consumer))
+            } catch {
+                result = .failure(error)
+            }
+            // Leave the group and wait for the consumer's background work to end before returning.
+            consumer.consumer.triggerGracefulShutdown()
+            while let _ = try? await group.next() {}
+            return try result.get()
+        }
+    }
+
+    func makeConsumer(_ options: ConsumerOptions) async throws -> KafkaLogConsumer {
         let client = KafkaClientConfiguration(bootstrapServers: configuration.brokers, clientID: options.clientID)
         let topic = kafkaName(options.topic)
         var consumerConfiguration: KafkaConsumerConfiguration

@@ -3,7 +3,8 @@ import KafkaWire
 import NIOCore
 import Synchronization
 
-/// A ``LogConsumer`` over a `KafkaConsumer`, which it runs until closed.
+/// A ``LogConsumer`` over a `KafkaConsumer`, which ``KafkaEventLog/withConsumer(_:_:)`` runs for the scope of
+/// its body.
 ///
 /// Its watermark is event-time completeness from what Kafka reports: a partition that is caught up (read up to its
 /// high watermark as of the last fetch) is complete up to the time of that fetch; one that is behind is complete up
@@ -15,7 +16,6 @@ final class KafkaLogConsumer: LogConsumer {
     let topic: String
     let maxRecordsPerPoll: Int
     let lateness: Int64
-    let running: Task<Void, Never>
     private let state = Mutex(State())
 
     struct State {
@@ -29,9 +29,6 @@ final class KafkaLogConsumer: LogConsumer {
         self.topic = topic
         self.maxRecordsPerPoll = maxRecordsPerPoll
         self.lateness = lateness.components.seconds * 1000 + lateness.components.attoseconds / 1_000_000_000_000_000
-        // Detached: the consumer stops when this is closed, not when the caller's service is asked to shut down
-        // (task-local graceful-shutdown would otherwise end it under a poll still in flight).
-        self.running = Task.detached { try? await consumer.run() }
     }
 
     func poll(maxWait: Duration) async throws -> PollResult {
@@ -82,10 +79,5 @@ final class KafkaLogConsumer: LogConsumer {
             kafkaOffsets[KafkaTopicPartition(topic: topic, partition: partition)] = offset
         }
         try await consumer.commit(kafkaOffsets)
-    }
-
-    func close() async {
-        consumer.triggerGracefulShutdown()
-        await running.value
     }
 }

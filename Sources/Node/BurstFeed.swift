@@ -1,8 +1,9 @@
 import EmoCore
 import EventLog
-import Foundation
+import AsyncAlgorithms
 import Logging
-import NIOFoundationCompat
+import Metrics
+import PipelineTopics
 import ServiceLifecycle
 
 /// Reads `publisher-emojis` (every partition, no group: every node sees every burst) into a node's hub, and
@@ -12,9 +13,14 @@ public struct BurstFeed: Service {
     let hub: BurstHub
     let logger: Logger
     let keepaliveInterval: Duration
+    let metrics: any MetricsFactory
 
-    public init(log: any EventLog, hub: BurstHub, logger: Logger, keepaliveInterval: Duration = .seconds(15)) {
+    public init(
+        log: any EventLog, hub: BurstHub, logger: Logger, metrics: any MetricsFactory,
+        keepaliveInterval: Duration = .seconds(15)
+    ) {
         self.log = log
+        self.metrics = metrics
         self.hub = hub
         self.logger = logger
         self.keepaliveInterval = keepaliveInterval
@@ -22,40 +28,22 @@ public struct BurstFeed: Service {
 
     public func run() async throws {
         // Start with the last bursts so that `?after=` replays work right after a node starts.
-        let consumer = try await log.makeConsumer(
-            ConsumerOptions(
-                topic: Topics.bursts, start: .tail(hub.configuration.ringCapacity), clientID: hub.configuration.node))
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await feed(consumer) }
-                    group.addTask {
-                        while true {
-                            try await Task.sleep(for: keepaliveInterval)
-                            hub.keepalive()
-                        }
-                    }
-                    try await group.next()
-                    group.cancelAll()
+        let options = ConsumerOptions(
+            topic: PipelineTopics.bursts.name, start: .tail(hub.configuration.ringCapacity), clientID: hub.configuration.node)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                for try await _ in AsyncTimerSequence(interval: keepaliveInterval, clock: .continuous).cancelOnGracefulShutdown() {
+                    hub.keepalive()
                 }
             }
-        } catch is CancellationError {
-            // Graceful shutdown.
-        }
-        await consumer.close()
-    }
-
-    func feed(_ consumer: any LogConsumer) async throws {
-        let decoder = JSONDecoder()
-        while !Task.isCancelled {
-            let poll = try await consumer.poll(maxWait: .seconds(1))
-            for record in poll.records {
-                guard let burst = try? decoder.decode(Burst.self, from: record.value) else {
-                    logger.warning("skipping an undecodable burst", metadata: ["offset": "\(record.offset)"])
-                    continue
+            // The frames are forwarded as the publisher encoded them.
+            try await log.consume(PipelineTopics.bursts, options, logger: logger, metrics: metrics, maxWait: .seconds(1)) {
+                [hub] poll, _ in
+                for burst in poll.values {
+                    hub.publish(BurstFrame(channel: burst.channel, seq: burst.seq, payload: burst.frame))
                 }
-                hub.publish(burst)
             }
+            group.cancelAll()
         }
     }
 }

@@ -2,13 +2,30 @@ import DequeModule
 import EmoCore
 import Foundation
 import Metrics
+import NIOCore
 import Synchronization
 
-/// A burst as sent to viewers: encoded once, shared by every viewer.
+/// A burst as sent to viewers: encoded once (by the publisher), shared by every viewer.
 public struct BurstFrame: Sendable {
     public let channel: String
     public let seq: UInt64
-    public let text: String
+    /// The JSON text of the burst, as a WebSocket text frame carries it.
+    public let payload: ByteBuffer
+    /// The same as one server-sent event (`id: SEQ`, `data: JSON`), built once for every SSE viewer.
+    public let sseEvent: ByteBuffer
+
+    public init(channel: String, seq: UInt64, payload: ByteBuffer) {
+        self.channel = channel
+        self.seq = seq
+        self.payload = payload
+        var event = ByteBuffer(string: "id: \(seq)\ndata: ")
+        event.writeImmutableBuffer(payload)
+        event.writeString("\n\n")
+        self.sseEvent = event
+    }
+
+    /// The JSON text of the burst.
+    public var text: String { String(buffer: payload) }
 }
 
 /// What a viewer's connection writes next.
@@ -126,9 +143,13 @@ public final class BurstHub: Sendable {
         viewersGauge.record(count)
     }
 
-    /// Sends a burst to every viewer of its channel without waiting for any of them.
+    /// Encodes a burst's frame and publishes it (see ``publish(_:)-(BurstFrame)``).
     public func publish(_ burst: Burst) {
-        let frame = BurstFrame(channel: burst.channel, seq: burst.seq, text: burst.jsonText())
+        publish(BurstFrame(channel: burst.channel, seq: burst.seq, payload: ByteBuffer(string: burst.jsonText())))
+    }
+
+    /// Sends a burst to every viewer of its channel without waiting for any of them.
+    public func publish(_ frame: BurstFrame) {
         let now = ContinuousClock.now
         let stallTimeout = configuration.stallTimeout
         let ringCapacity = configuration.ringCapacity

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOWebSocket
 import Prometheus
 
 /// The HTTP side of a cluster node: viewers connect over WebSocket (`/ws`) or Server-Sent Events (`/events`).
@@ -126,7 +127,7 @@ public enum NodeServer {
         try await outbound.write(
             .text(helloMessage(node: hub.configuration.node, channel: viewer.channel, seq: subscription.lastSeq)))
         for frame in subscription.replay {
-            try await outbound.write(.text(frame.text))
+            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame.payload)))
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -134,7 +135,7 @@ public enum NodeServer {
                 for await event in subscription.frames {
                     switch event {
                     case .burst(let frame):
-                        try await outbound.write(.text(frame.text))
+                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame.payload)))
                         subscription.didWrite()
                     case .message(let text):
                         try await outbound.write(.text(text))
@@ -192,12 +193,12 @@ public enum NodeServer {
                 group.addTask { await closeWhenStalled(subscription, channel: channel) }
                 try await writer.write(ByteBuffer(string: "retry: 1000\ndata: \(hello)\n\n"))
                 for frame in subscription.replay {
-                    try await writer.write(ByteBuffer(string: sseEvent(frame)))
+                    try await writer.write(frame.sseEvent)
                 }
                 for await event in subscription.frames {
                     switch event {
                     case .burst(let frame):
-                        try await writer.write(ByteBuffer(string: sseEvent(frame)))
+                        try await writer.write(frame.sseEvent)
                         subscription.didWrite()
                     case .message(let text):
                         try await writer.write(ByteBuffer(string: "data: \(text)\n\n"))
@@ -208,10 +209,6 @@ public enum NodeServer {
                 group.cancelAll()
             }
         }
-    }
-
-    static func sseEvent(_ frame: BurstFrame) -> String {
-        "id: \(frame.seq)\ndata: \(frame.text)\n\n"
     }
 
     static func limitSendBuffer(_ channel: any Channel, to bytes: Int) async throws {

@@ -1,10 +1,9 @@
 import EmoCore
 import EventLog
-import Foundation
+import PipelineTopics
 import Logging
 import Metrics
 import NIOCore
-import NIOFoundationCompat
 import ServiceLifecycle
 
 /// Consumes `emoji`, counts reactions in tumbling windows and writes a ``ProcessorReport`` to `emoji-counts`
@@ -38,9 +37,11 @@ public struct StreamProcessor: Service {
     let reportsWritten: Counter
     let undecodable: Counter
     let lateReactions: Counter
+    let metrics: any MetricsFactory
 
     public init(log: any EventLog, configuration: Configuration, logger: Logger, metrics: any MetricsFactory) {
         self.log = log
+        self.metrics = metrics
         self.configuration = configuration
         var logger = logger
         logger[metadataKey: "processor"] = "\(configuration.name)"
@@ -53,69 +54,64 @@ public struct StreamProcessor: Service {
     }
 
     public func run() async throws {
-        let consumer = try await log.makeConsumer(
-            ConsumerOptions(
-                topic: Topics.reactions, group: configuration.group, start: .earliest, clientID: configuration.name))
         logger.info("stream processor started", metadata: ["window_ms": "\(configuration.window.lengthMillis)"])
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await process(consumer)
-            }
-        } catch is CancellationError {
-            // Graceful shutdown.
+        let window = configuration.window
+        let maxPollWait = configuration.maxPollWait
+        try await log.consume(
+            PipelineTopics.reactions,
+            ConsumerOptions(topic: PipelineTopics.reactions.name, group: configuration.group, start: .earliest, clientID: configuration.name),
+            logger: logger, metrics: metrics, state: WindowAggregator(window: window),
+            maxWait: { Self.pollWait(window: window, maxPollWait: maxPollWait) }
+        ) { aggregator, poll, reader in
+            try await handle(poll, aggregator: &aggregator, reader: reader)
         }
-        await consumer.close()
         logger.info("stream processor stopped")
     }
 
-    func process(_ consumer: any LogConsumer) async throws {
-        var aggregator = WindowAggregator(window: configuration.window)
-        let decoder = JSONDecoder()
-        var lateSeen = 0
-        while !Task.isCancelled {
-            let poll = try await consumer.poll(maxWait: pollWait(aggregator))
-            if poll.assignment != aggregator.assignment || poll.generation != aggregator.generation {
-                logger.info("partitions assigned: \(poll.assignment)", metadata: ["generation": "\(poll.generation)"])
+    /// Counts one poll's reactions and, when the watermark closes windows, reports them and commits.
+    func handle(
+        _ poll: TopicPoll<Reaction>, aggregator: inout WindowAggregator, reader: TopicReader<Reaction>
+    ) async throws {
+        if poll.assignment != aggregator.assignment || poll.generation != aggregator.generation {
+            logger.info("partitions assigned: \(poll.assignment)", metadata: ["generation": "\(poll.generation)"])
+        }
+        aggregator.assign(poll.assignment, generation: poll.generation)
+        let lateBefore = aggregator.lateReactions
+        for record in poll.records {
+            guard let reaction = record.value else {
+                undecodable.increment()
+                aggregator.skip(partition: record.partition, offset: record.offset)
+                continue
             }
-            aggregator.assign(poll.assignment, generation: poll.generation)
-            for record in poll.records {
-                guard let reaction = try? decoder.decode(Reaction.self, from: record.value) else {
-                    undecodable.increment()
-                    aggregator.skip(partition: record.partition, offset: record.offset)
-                    continue
-                }
-                aggregator.add(
-                    partition: record.partition, offset: record.offset, timestamp: record.timestamp,
-                    channel: reaction.channel, emoji: reaction.emoji)
-            }
-            reactionsCounted.increment(by: poll.records.count)
-            if aggregator.lateReactions > lateSeen {
-                lateReactions.increment(by: aggregator.lateReactions - lateSeen)
-                lateSeen = aggregator.lateReactions
-            }
-            guard let watermark = poll.watermark,
-                let report = aggregator.close(upTo: watermark, processor: configuration.name)
-            else { continue }
-            let value = try JSONEncoder().encode(report)
-            try await log.append([LogRecord(value: ByteBuffer(data: value))], to: Topics.windowResults)
-            reportsWritten.increment()
-            do {
-                try await consumer.commit(aggregator.committableOffsets())
-            } catch {
-                // A rebalance took the partitions away meanwhile: their next owner re-reads them from the last
-                // commit and the publisher drops what this report already contributed.
-                logger.info("could not commit offsets", metadata: ["error": "\(error)"])
-            }
-            if !report.windows.isEmpty {
-                logger.debug("windows closed", metadata: ["windows": "\(report.windows.map(\.start))"])
-            }
+            aggregator.add(
+                partition: record.partition, offset: record.offset, timestamp: record.timestamp,
+                channel: reaction.channel, emoji: reaction.emoji)
+        }
+        reactionsCounted.increment(by: poll.records.count)
+        if aggregator.lateReactions > lateBefore {
+            lateReactions.increment(by: aggregator.lateReactions - lateBefore)
+        }
+        guard let watermark = poll.watermark,
+            let report = aggregator.close(upTo: watermark, processor: configuration.name)
+        else { return }
+        try await log.append([report], to: PipelineTopics.windowReports)
+        reportsWritten.increment()
+        do {
+            try await reader.commit(aggregator.committableOffsets())
+        } catch {
+            // A rebalance took the partitions away meanwhile: their next owner re-reads them from the last
+            // commit and the publisher drops what this report already contributed.
+            logger.info("could not commit offsets", metadata: ["error": "\(error)"])
+        }
+        if !report.windows.isEmpty {
+            logger.debug("windows closed", metadata: ["windows": "\(report.windows.map(\.start))"])
         }
     }
 
     /// Wake up at the next window end so windows close promptly, but at least every `maxPollWait`.
-    func pollWait(_ aggregator: WindowAggregator) -> Duration {
+    static func pollWait(window: WindowSpec, maxPollWait: Duration) -> Duration {
         let now = EpochMillis.now()
-        let untilBoundary = configuration.window.end(of: now) - now + 1
-        return min(.milliseconds(untilBoundary), configuration.maxPollWait)
+        let untilBoundary = window.end(of: now) - now + 1
+        return min(.milliseconds(untilBoundary), maxPollWait)
     }
 }

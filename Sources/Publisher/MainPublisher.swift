@@ -1,11 +1,9 @@
 import EmoCore
 import EventLog
+import PipelineTopics
 import DequeModule
-import Foundation
 import Logging
 import Metrics
-import NIOCore
-import NIOFoundationCompat
 import ServiceLifecycle
 
 /// Consumes `emoji-counts`, merges the processors' reports of each window into one burst per channel, numbers
@@ -35,12 +33,14 @@ public struct MainPublisher: Service {
     let burstsPublished: Counter
     let duplicatesDropped: Counter
     let stats: PipelineStats?
+    let metrics: any MetricsFactory
 
     public init(
         log: any EventLog, configuration: Configuration, logger: Logger, metrics: any MetricsFactory,
         stats: PipelineStats? = nil
     ) {
         self.log = log
+        self.metrics = metrics
         self.stats = stats
         self.configuration = configuration
         self.logger = logger
@@ -49,10 +49,8 @@ public struct MainPublisher: Service {
     }
 
     public func run() async throws {
-        let partitions = try await log.partitionCount(of: Topics.reactions)
+        let partitions = try await log.partitionCount(of: PipelineTopics.reactions.name)
         let resumed = try await recoverPublishedState()
-        let consumer = try await log.makeConsumer(
-            ConsumerOptions(topic: Topics.windowResults, group: configuration.group, start: .earliest, clientID: "publisher"))
         logger.info(
             "main publisher started",
             metadata: [
@@ -62,14 +60,14 @@ public struct MainPublisher: Service {
         let assembler = BurstAssembler(
             sourcePartitions: partitions, scaleDown: configuration.scaleDown, lastSeq: resumed.lastSeq,
             publishedUpTo: resumed.publishedUpTo)
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await publish(consumer, assembler: assembler)
-            }
-        } catch is CancellationError {
-            // Graceful shutdown.
+        try await log.consume(
+            PipelineTopics.windowReports,
+            ConsumerOptions(topic: PipelineTopics.windowReports.name, group: configuration.group, start: .earliest, clientID: "publisher"),
+            logger: logger, metrics: metrics, state: (assembler: assembler, progress: ReportProgress()),
+            maxWait: { [maxPollWait = configuration.maxPollWait] in maxPollWait }
+        ) { state, poll, reader in
+            try await handle(poll, assembler: &state.assembler, progress: &state.progress, reader: reader)
         }
-        await consumer.close()
         logger.info("main publisher stopped")
     }
 
@@ -77,66 +75,53 @@ public struct MainPublisher: Service {
     /// the end of the last published window, so that a restarted publisher neither re-publishes windows nor
     /// restarts numbering.
     func recoverPublishedState() async throws -> (lastSeq: [String: UInt64], publishedUpTo: EpochMillis) {
-        let consumer = try await log.makeConsumer(
-            ConsumerOptions(topic: Topics.bursts, start: .tail(configuration.recoveryTail), clientID: "publisher-recovery"))
-        let decoder = JSONDecoder()
-        var lastSeq: [String: UInt64] = [:]
-        var publishedUpTo = EpochMillis.min
-        do {
+        let options = ConsumerOptions(
+            topic: PipelineTopics.bursts.name, start: .tail(configuration.recoveryTail), clientID: "publisher-recovery")
+        return try await log.withReader(PipelineTopics.bursts, options, logger: logger, metrics: metrics) { reader in
+            var lastSeq: [String: UInt64] = [:]
+            var publishedUpTo = EpochMillis.min
             while true {
-                let poll = try await consumer.poll(maxWait: .milliseconds(300))
+                let poll = try await reader.poll(maxWait: .milliseconds(300))
                 if poll.records.isEmpty { break }
-                for record in poll.records {
-                    guard let burst = try? decoder.decode(Burst.self, from: record.value) else { continue }
+                for burst in poll.values {
                     lastSeq[burst.channel] = max(lastSeq[burst.channel] ?? 0, burst.seq)
                     publishedUpTo = max(publishedUpTo, burst.windowEnd)
                 }
             }
-        } catch {
-            await consumer.close()
-            throw error
+            return (lastSeq, publishedUpTo)
         }
-        await consumer.close()
-        return (lastSeq, publishedUpTo)
     }
 
-    func publish(_ consumer: any LogConsumer, assembler: BurstAssembler) async throws {
-        var assembler = assembler
-        var progress = ReportProgress()
-        let decoder = JSONDecoder()
-        let encoder = JSONEncoder()
-        while !Task.isCancelled {
-            let poll = try await consumer.poll(maxWait: configuration.maxPollWait)
-            if poll.generation != progress.generation { progress = ReportProgress(generation: poll.generation) }
-            guard !poll.records.isEmpty else { continue }
-            for record in poll.records {
-                guard let report = try? decoder.decode(ProcessorReport.self, from: record.value) else {
-                    logger.warning("skipping an undecodable processor report", metadata: ["offset": "\(record.offset)"])
-                    progress.read(partition: record.partition, offset: record.offset, lastWindowEnd: .min)
-                    continue
-                }
-                progress.read(
-                    partition: record.partition, offset: record.offset, lastWindowEnd: report.windows.map(\.end).max() ?? .min)
-                let duplicates = assembler.add(report)
-                if duplicates > 0 { duplicatesDropped.increment(by: duplicates) }
+    /// Adds one poll's reports, publishes the windows they complete and commits the reports no longer needed.
+    func handle(
+        _ poll: TopicPoll<ProcessorReport>, assembler: inout BurstAssembler, progress: inout ReportProgress,
+        reader: TopicReader<ProcessorReport>
+    ) async throws {
+        if poll.generation != progress.generation { progress = ReportProgress(generation: poll.generation) }
+        guard !poll.records.isEmpty else { return }
+        for record in poll.records {
+            guard let report = record.value else {
+                progress.read(partition: record.partition, offset: record.offset, lastWindowEnd: .min)
+                continue
             }
-            let bursts = assembler.drain()
-            if !bursts.isEmpty {
-                let records = try bursts.map { burst in
-                    LogRecord(key: ByteBuffer(string: burst.channel), value: ByteBuffer(data: try encoder.encode(burst)))
-                }
-                try await log.append(records, to: Topics.bursts)
-                burstsPublished.increment(by: bursts.count)
-                stats?.burstsPublished(bursts.count)
-            }
-            // Reports of windows still pending are needed again after a restart: commit only up to the first one.
-            let offsets = progress.committable(publishedUpTo: assembler.publishedUpTo)
-            if !offsets.isEmpty {
-                do {
-                    try await consumer.commit(offsets)
-                } catch {
-                    logger.info("could not commit offsets", metadata: ["error": "\(error)"])
-                }
+            progress.read(
+                partition: record.partition, offset: record.offset, lastWindowEnd: report.windows.map(\.end).max() ?? .min)
+            let duplicates = assembler.add(report)
+            if duplicates > 0 { duplicatesDropped.increment(by: duplicates) }
+        }
+        let bursts = assembler.drain()
+        if !bursts.isEmpty {
+            try await log.append(bursts.map(BurstRecord.init), to: PipelineTopics.bursts)
+            burstsPublished.increment(by: bursts.count)
+            stats?.burstsPublished(bursts.count)
+        }
+        // Reports of windows still pending are needed again after a restart: commit only up to the first one.
+        let offsets = progress.committable(publishedUpTo: assembler.publishedUpTo)
+        if !offsets.isEmpty {
+            do {
+                try await reader.commit(offsets)
+            } catch {
+                logger.info("could not commit offsets", metadata: ["error": "\(error)"])
             }
         }
     }
@@ -144,7 +129,7 @@ public struct MainPublisher: Service {
 
 /// Which read reports the publisher still needs: per `emoji-counts` partition, the offsets of reports holding a
 /// window that is not published yet.
-struct ReportProgress {
+struct ReportProgress: Sendable {
     var generation: Int64 = 0
     private var outstanding: [Int: Deque<(offset: Int64, lastWindowEnd: EpochMillis)>] = [:]
     private var nextOffset: [Int: Int64] = [:]

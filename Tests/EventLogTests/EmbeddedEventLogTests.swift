@@ -15,7 +15,7 @@ import Testing
         let log = EmbeddedEventLog()
         try await log.ensureTopic("t", partitions: 1)
         try await log.append((0..<5).map { record("r\($0)") }, to: "t")
-        let consumer = try await log.makeConsumer(ConsumerOptions(topic: "t", group: "g"))
+        let consumer = try log.makeConsumer(ConsumerOptions(topic: "t", group: "g"))
         let poll = try await consumer.poll(maxWait: .zero)
         #expect(values(poll) == ["r0", "r1", "r2", "r3", "r4"])
         #expect(poll.records.map(\.offset) == [0, 1, 2, 3, 4])
@@ -43,7 +43,7 @@ import Testing
         let second = try await log.append([record("b")], to: "t")
         #expect(first.timestamp == 5000)
         #expect(second.timestamp == 5000)
-        let consumer = try await log.makeConsumer(ConsumerOptions(topic: "t"))
+        let consumer = try log.makeConsumer(ConsumerOptions(topic: "t"))
         let poll = try await consumer.poll(maxWait: .zero)
         #expect(poll.records.count == 101)
         #expect(Set(poll.records.map(\.timestamp)) == [5000])
@@ -57,7 +57,7 @@ import Testing
         try await log.append([record("a")], to: "t")
         clock.set(2000)
         try await log.append([record("b")], to: "t")
-        let consumer = try await log.makeConsumer(ConsumerOptions(topic: "t", maxRecordsPerPoll: 1))
+        let consumer = try log.makeConsumer(ConsumerOptions(topic: "t", maxRecordsPerPoll: 1))
         clock.set(3000)
         let first = try await consumer.poll(maxWait: .zero)
         #expect(values(first) == ["a"])
@@ -73,7 +73,7 @@ import Testing
     @Test func aLongPollWakesUpOnAppend() async throws {
         let log = EmbeddedEventLog()
         try await log.ensureTopic("t", partitions: 2)
-        let consumer = try await log.makeConsumer(ConsumerOptions(topic: "t"))
+        let consumer = try log.makeConsumer(ConsumerOptions(topic: "t"))
         _ = try await consumer.poll(maxWait: .zero)
         async let poll = consumer.poll(maxWait: .seconds(60))
         try await log.append([record("x")], to: "t")
@@ -83,7 +83,7 @@ import Testing
     @Test func aFullTopicPushesBackUntilConsumersCommit() async throws {
         let log = EmbeddedEventLog(configuration: .init(partitionCapacity: 4, appendTimeout: .seconds(60)))
         try await log.ensureTopic("t", partitions: 1)
-        let consumer = try await log.makeConsumer(ConsumerOptions(topic: "t", group: "g"))
+        let consumer = try log.makeConsumer(ConsumerOptions(topic: "t", group: "g"))
         try await log.append((0..<4).map { record("r\($0)") }, to: "t")
         async let blocked = log.append([record("r4")], to: "t")
         let poll = try await consumer.poll(maxWait: .zero)
@@ -96,7 +96,7 @@ import Testing
     @Test func aFullTopicFailsAfterTheAppendTimeoutAndKeepsNothingOfTheBatch() async throws {
         let log = EmbeddedEventLog(configuration: .init(partitionCapacity: 3, appendTimeout: .milliseconds(20)))
         try await log.ensureTopic("t", partitions: 1)
-        _ = try await log.makeConsumer(ConsumerOptions(topic: "t", group: "g"))
+        _ = try log.makeConsumer(ConsumerOptions(topic: "t", group: "g"))
         try await log.append([record("a"), record("b")], to: "t")
         await #expect(throws: EventLogError.full(topic: "t")) {
             try await log.append([record("c"), record("d")], to: "t")
@@ -113,15 +113,15 @@ import Testing
         for partition in 0..<4 {
             try await log.append([record("p\(partition)-0", partition: partition), record("p\(partition)-1", partition: partition)], to: "t")
         }
-        let a = try await log.makeConsumer(ConsumerOptions(topic: "t", group: "g", clientID: "a"))
-        let b = try await log.makeConsumer(ConsumerOptions(topic: "t", group: "g", clientID: "b"))
+        let a = try log.makeConsumer(ConsumerOptions(topic: "t", group: "g", clientID: "a"))
+        let b = try log.makeConsumer(ConsumerOptions(topic: "t", group: "g", clientID: "b"))
         let pollA = try await a.poll(maxWait: .zero)
         let pollB = try await b.poll(maxWait: .zero)
         #expect(pollA.assignment == [0, 1])
         #expect(pollB.assignment == [2, 3])
         #expect(pollA.records.count + pollB.records.count == 8)
         try await a.commit([0: 1, 1: 2])
-        await a.close()
+        a.close()
         // b takes over a's partitions from a's committed offsets: p0-1 again, nothing of p1.
         let takeover = try await b.poll(maxWait: .zero)
         #expect(takeover.assignment == [0, 1, 2, 3])
@@ -129,15 +129,15 @@ import Testing
     }
 
     @Test func dropOldestTopicsKeepTheNewestAndReadersSkipAhead() async throws {
-        let log = EmbeddedEventLog(configuration: .init(partitionCapacity: 3, retention: ["ring": .dropOldest]))
-        try await log.ensureTopic("ring", partitions: 1)
-        let reader = try await log.makeConsumer(ConsumerOptions(topic: "ring"))
+        let log = EmbeddedEventLog(configuration: .init(partitionCapacity: 3))
+        try await log.ensureTopic(TopicSpec(name: "ring", partitions: 1, retention: .dropOldest))
+        let reader = try log.makeConsumer(ConsumerOptions(topic: "ring"))
         try await log.append((0..<5).map { record("r\($0)") }, to: "ring")
         let poll = try await reader.poll(maxWait: .zero)
         #expect(values(poll) == ["r2", "r3", "r4"])
-        let tail = try await log.makeConsumer(ConsumerOptions(topic: "ring", start: .tail(2)))
+        let tail = try log.makeConsumer(ConsumerOptions(topic: "ring", start: .tail(2)))
         #expect(values(try await tail.poll(maxWait: .zero)) == ["r3", "r4"])
-        let latest = try await log.makeConsumer(ConsumerOptions(topic: "ring", start: .latest))
+        let latest = try log.makeConsumer(ConsumerOptions(topic: "ring", start: .latest))
         #expect(try await latest.poll(maxWait: .zero).records.isEmpty)
     }
 
@@ -160,3 +160,31 @@ final class ManualClock: Sendable {
 }
 
 import Synchronization
+
+@Suite struct ScopedConsumerTests {
+    @Test func aScopedConsumerLeavesItsGroupWhenItsScopeEnds() async throws {
+        let log = EmbeddedEventLog()
+        try await log.ensureTopic("t", partitions: 2)
+        let other = try log.makeConsumer(ConsumerOptions(topic: "t", group: "g", clientID: "other"))
+        let inside = try await log.withConsumer(ConsumerOptions(topic: "t", group: "g", clientID: "scoped")) { consumer in
+            _ = try await other.poll(maxWait: .zero)
+            return try await consumer.poll(maxWait: .zero).assignment
+        }
+        #expect(inside == [1])
+        #expect(try await other.poll(maxWait: .zero).assignment == [0, 1])
+    }
+
+    @Test func aScopedConsumerLeavesItsGroupWhenItsBodyThrows() async throws {
+        struct Failure: Error {}
+        let log = EmbeddedEventLog()
+        try await log.ensureTopic("t", partitions: 2)
+        let other = try log.makeConsumer(ConsumerOptions(topic: "t", group: "g", clientID: "other"))
+        await #expect(throws: Failure.self) {
+            try await log.withConsumer(ConsumerOptions(topic: "t", group: "g", clientID: "scoped")) { consumer in
+                _ = try await consumer.poll(maxWait: .zero)
+                throw Failure()
+            }
+        }
+        #expect(try await other.poll(maxWait: .zero).assignment == [0, 1])
+    }
+}

@@ -146,7 +146,7 @@ import Testing
             #expect(late.status == 401)
             #expect(late.json["error"] as? String == "ticket_expired")
         } configure: { configuration in
-            configuration.accounts.ticketLifetime = .seconds(1)
+            configuration.gateway.placement.ticketLifetime = .seconds(1)
         }
     }
 
@@ -163,7 +163,7 @@ import Testing
             let nodes = try await request(.GET, endpoints.api + "/api/nodes", contentType: nil)
             #expect(nodes.text.contains(#""viewers":2"#))
         } configure: { configuration in
-            configuration.nodeCapacity = 2
+            configuration.nodes.capacity = 2
         }
     }
 }

@@ -35,7 +35,7 @@ import Testing
             #expect(object["sessions_by_tier"] as? [String: Int] == ["1": 0, "2": 1, "3": 0])
             #expect(object["reactions_accepted_total"] as? Int == 7)
         } configure: { configuration in
-            configuration.accounts.adminPassword = "operator-password"
+            configuration.gateway.adminPassword = "operator-password"
         }
     }
 }
@@ -71,7 +71,7 @@ import Testing
                 .POST, endpoints.api + "/api/admin/nodes/nope/drain", contentType: nil, bearer: operatorToken)
             #expect(unknown.status == 404)
         } configure: { configuration in
-            configuration.accounts.adminPassword = "operator-password"
+            configuration.gateway.adminPassword = "operator-password"
         }
     }
 
@@ -91,7 +91,7 @@ import Testing
             // All or nothing: "other" lost no token to the refused batch.
             #expect(try await request(.POST, endpoints.api + "/api/emojis", body: batch([("other", 1)])).status == 202)
         } configure: { configuration in
-            configuration.userRate = 0.1  // one reaction, then one every 10 s: nothing refills during the test
+            configuration.ingest.userRate = 0.1  // one reaction, then one every 10 s: nothing refills during the test
         }
     }
 

@@ -96,7 +96,7 @@ import Testing
             #expect(back.type == "hello" && back.channel == "cricket" && back.seq == 3)
             #expect(try await [viewer.inbox.next(), viewer.inbox.next(), viewer.inbox.next()].map(\.seq) == [1, 2, 3])
         } configure: { configuration in
-            configuration.channelListMaxAge = .zero
+            configuration.gateway.activity.maxAge = .zero
         }
     }
 
@@ -134,7 +134,7 @@ import Testing
             let burst = try await viewer.inbox.next()
             #expect(burst.channel == "cricket" && counts(burst) == ["😀": 3])
         } configure: { configuration in
-            configuration.accounts.channelsClosed = true
+            configuration.store.channelsClosed = true
             configuration.dataDirectory = dataDirectory
         }
     }
@@ -181,8 +181,8 @@ import Testing
             #expect(channels.compactMap { $0["name"] as? String } == ["alpha", "gamma", "beta", "delta", "epsilon"])
             #expect(channels.first?["viewers"] as? Int == 2)
         } configure: { configuration in
-            configuration.channelListMaxAge = .zero
-            configuration.accounts.adminPassword = "operator-password"
+            configuration.gateway.activity.maxAge = .zero
+            configuration.gateway.adminPassword = "operator-password"
         }
     }
 
@@ -225,7 +225,7 @@ import Testing
             let labelled = Set(metricLabels(metrics, "emostream_channel_reactions_per_second")).subtracting(["other"])
             #expect(labelled == Set((41...50).map { "ch-\($0)" }))
         } configure: { configuration in
-            configuration.channelListMaxAge = .zero
+            configuration.gateway.activity.maxAge = .zero
         }
     }
 }

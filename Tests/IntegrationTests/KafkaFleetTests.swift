@@ -31,7 +31,7 @@ struct KafkaFleetTests {
             kafka.namePrefix = "t\(UInt32.random(in: 0...UInt32.max))-"
             kafka.reactionLinger = .milliseconds(50)
             kafka.lateness = .milliseconds(300)
-            configuration.kafka = kafka
+            configuration.log.kafka = kafka
         }
     }
 

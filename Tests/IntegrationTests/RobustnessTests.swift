@@ -58,8 +58,8 @@ import Testing
             #expect(try await request(.GET, node + "/healthz", contentType: nil).status == 200)
             #expect(try await request(.POST, ingest, body: valid).status == 202)
         } configure: { configuration in
-            configuration.maxBatchEvents = 10
-            configuration.maxBodyBytes = 16 * 1024
+            configuration.ingest.batch.maxEvents = 10
+            configuration.ingest.maxBodyBytes = 16 * 1024
         }
     }
 
@@ -88,7 +88,7 @@ import Testing
             let drops = metrics.split(separator: "\n").first { $0.hasPrefix("emostream_viewer_drops_total") }
             #expect(drops.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0 > 0, "\(metrics)")
         } configure: { configuration in
-            configuration.viewerBuffer = 2
+            configuration.nodes.hub.viewerBuffer = 2
         }
     }
 }

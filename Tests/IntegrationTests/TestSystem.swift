@@ -14,23 +14,23 @@ import Testing
 /// Runs a real `emostream up` system in-process on free ports for the duration of `body`.
 func withSystem(
     nodes: Int = 2, window: EpochMillis = 200, _ body: (EmoStreamSystem.Endpoints) async throws -> Void,
-    configure: (inout SystemConfiguration) -> Void = { _ in }
+    configure: (inout EmoStreamConfiguration) -> Void = { _ in }
 ) async throws {
-    var configuration = SystemConfiguration()
-    configuration.port = 0
-    configuration.nodeBasePort = 0
-    configuration.nodes = nodes
-    configuration.window = WindowSpec(lengthMillis: window)
+    var configuration = EmoStreamConfiguration()
+    configuration.gateway.server.port = 0
+    configuration.nodes.basePort = 0
+    configuration.nodes.count = nodes
+    configuration.processor.window = WindowSpec(lengthMillis: window)
     configuration.dataDirectory = FileManager.default.temporaryDirectory
         .appendingPathComponent("emostream-test-\(UUID().uuidString)").path
-    configuration.accounts.secret = testSecret
-    configuration.accounts.bcryptCost = 4
+    configuration.store.secret = testSecret
+    configuration.gateway.bcryptCost = 4
     configure(&configuration)
     defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
-    let system = EmoStreamSystem(configuration: configuration, logger: quietLogger)
-    let services = ServiceGroup(configuration: .init(services: [system], logger: quietLogger))
+    let system = try await EmoStreamSystem.build(configuration: configuration, logger: quietLogger)
+    let services = system.serviceGroup(logger: quietLogger)
     try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await services.run() }
+        group.addTask { try await system.run(services) }
         do {
             let endpoints = try await withTimeout { try await system.ready() }
             try await body(endpoints)

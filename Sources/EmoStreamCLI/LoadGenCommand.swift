@@ -14,8 +14,8 @@ struct LoadGenCommand: AsyncParsableCommand {
             bursts.
             """)
 
-    @Option(help: "Base URL of the API (env: EMOSTREAM_URL).")
-    var url: String = Env.value("EMOSTREAM_URL", "http://127.0.0.1:8080")
+    @Option(help: Setting.url.help("Base URL of the API"))
+    var url: String = Setting.url.value("http://127.0.0.1:8080")
 
     @Option(help: "😀 per tick.")
     var happy: Int = 300

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Logging
 
-@main
-struct EmoStreamCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The `emostream` command (the executable's `main` runs it).
+public struct EmoStreamCommand: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "emostream",
         abstract: "Live emoji reactions for millions of viewers: ingest, 2 s windows, publisher, cluster nodes.",
         subcommands: [
@@ -15,8 +17,8 @@ struct EmoStreamCommand: AsyncParsableCommand {
 }
 
 struct LoggingOptions: ParsableArguments {
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env: EMOSTREAM_LOG_LEVEL).")
-    var logLevel: Logger.Level = Env.value("EMOSTREAM_LOG_LEVEL", .info)
+    @Option(help: Setting.logLevel.help("Log level: trace, debug, info, notice, warning, error, critical"))
+    var logLevel: Logger.Level = Setting.logLevel.value(.info)
 
     func bootstrap(label: String) -> Logger {
         let level = logLevel

@@ -4,27 +4,26 @@ import Logging
 
 /// Options of the fleet roles that run as their own processes over a shared store.
 struct FleetOptions: ParsableArguments {
-    @Option(help: "Address to listen on (env: EMOSTREAM_HOST).")
-    var host: String = Env.value("EMOSTREAM_HOST", "127.0.0.1")
+    @Option(help: Setting.host.help("Address to listen on"))
+    var host: String = Setting.host.value(defaults.host)
 
-    @Option(help: "Host put in the URLs handed to viewers (default: --host) (env: EMOSTREAM_PUBLIC_HOST).")
-    var publicHost: String? = Env.string("EMOSTREAM_PUBLIC_HOST")
+    @Option(help: Setting.publicHost.help("Host put in the URLs handed to viewers; without it, the --host"))
+    var publicHost: String? = Setting.publicHost.string
 
-    @Option(help: "Directory for the system's files: the SQLite store and the generated secret (env: EMOSTREAM_DATA_DIR).")
-    var dataDir: String = Env.value("EMOSTREAM_DATA_DIR", "./.emostream")
+    @Option(help: Setting.dataDir.help("Directory for the system's files: the SQLite store and the generated secret"))
+    var dataDir: String = Setting.dataDir.value(defaults.dataDirectory)
 
     @OptionGroup var accounts: AccountOptions
 
     @OptionGroup var kafka: KafkaOptions
 
-    func configuration(port: Int) throws -> FleetConfiguration {
-        var configuration = FleetConfiguration()
+    func configuration() throws -> EmoStreamConfiguration {
+        var configuration = EmoStreamConfiguration()
         configuration.host = host
         configuration.publicHost = publicHost
-        configuration.port = port
         configuration.dataDirectory = dataDir
-        configuration.accounts = accounts.configuration
-        configuration.kafka = try kafka.settings()
+        accounts.apply(to: &configuration)
+        configuration.log.kafka = try kafka.settings(partitions: configuration.log.partitions)
         return configuration
     }
 }
@@ -38,19 +37,17 @@ struct GatewayCommand: AsyncParsableCommand {
             the gateway also accepts POST /api/emojis (as `emostream ingest` does); without it, it does not.
             """)
 
-    @Option(help: "Port to listen on (env: EMOSTREAM_PORT).")
-    var port: Int = Env.int("EMOSTREAM_PORT", 8080)
+    @Option(help: Setting.port.help("Port to listen on"))
+    var port: Int = Setting.port.value(defaults.gateway.server.port)
 
     @OptionGroup var fleet: FleetOptions
     @OptionGroup var logging: LoggingOptions
 
-    func validate() throws {
-        try fleet.accounts.validate()
-    }
-
     func run() async throws {
         let logger = logging.bootstrap(label: "emostream.gateway")
-        try await FleetGateway(configuration: try fleet.configuration(port: port), logger: logger).run()
+        var configuration = try fleet.configuration()
+        configuration.gateway.server.port = port
+        try await ProcessRoles.run(try await ProcessRoles.gateway(configuration, logger: logger), logger: logger)
     }
 }
 
@@ -63,27 +60,28 @@ struct NodeCommand: AsyncParsableCommand {
             Without it the node only admits, counts and releases viewers (placement and tier limits).
             """)
 
-    @Option(help: "Port to listen on (env: EMOSTREAM_NODE_PORT).")
-    var port: Int = Env.int("EMOSTREAM_NODE_PORT", 8081)
+    @Option(help: Setting.nodePort.help("Port to listen on"))
+    var port: Int = Setting.nodePort.value(defaults.nodes.basePort)
 
-    @Option(help: "Unique node name (env: EMOSTREAM_NODE_NAME).")
-    var name: String = Env.value("EMOSTREAM_NODE_NAME", "node-1")
+    @Option(help: Setting.nodeName.help("Unique node name"))
+    var name: String = Setting.nodeName.value("node-1")
 
-    @Option(help: "Viewers this node accepts (env: EMOSTREAM_NODE_CAPACITY).")
-    var capacity: Int = Env.int("EMOSTREAM_NODE_CAPACITY", 10_000)
+    @Option(help: Setting.nodeCapacity.help("Viewers this node accepts"))
+    var capacity: Int = Setting.nodeCapacity.value(defaults.nodes.capacity)
 
     @OptionGroup var fleet: FleetOptions
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        try fleet.accounts.validate()
         guard capacity >= 1 else { throw ValidationError("--capacity must be at least 1") }
         guard !name.isEmpty, name.count <= 64 else { throw ValidationError("--name must be 1-64 characters") }
     }
 
     func run() async throws {
         let logger = logging.bootstrap(label: "emostream.node")
-        try await FleetNode(configuration: try fleet.configuration(port: port), name: name, capacity: capacity, logger: logger)
-            .run()
+        var configuration = try fleet.configuration()
+        configuration.nodes.capacity = capacity
+        try await ProcessRoles.run(
+            try await ProcessRoles.node(configuration, name: name, port: port, logger: logger), logger: logger)
     }
 }

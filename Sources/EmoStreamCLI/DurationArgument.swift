@@ -2,27 +2,6 @@ import ArgumentParser
 import EmoCore
 import Foundation
 
-/// Every flag has an environment variable `EMOSTREAM_<FLAG>`; the flag wins when both are given.
-enum Env {
-    static func string(_ name: String) -> String? {
-        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
-    }
-
-    static func int(_ name: String, _ fallback: Int) -> Int {
-        string(name).flatMap(Int.init) ?? fallback
-    }
-
-    /// `1`, `true`, `yes` or `on` (any case) is true; anything else, or unset, is false.
-    static func bool(_ name: String) -> Bool {
-        guard let text = string(name)?.lowercased() else { return false }
-        return ["1", "true", "yes", "on"].contains(text)
-    }
-
-    static func value<T: ExpressibleByArgument>(_ name: String, _ fallback: T) -> T {
-        string(name).flatMap(T.init(argument:)) ?? fallback
-    }
-}
-
 /// A duration flag: `2s`, `500ms`, `1.5s`, `1m`, or a plain number of seconds.
 struct DurationArgument: ExpressibleByArgument, CustomStringConvertible, Sendable {
     var duration: Duration
@@ -41,6 +20,10 @@ struct DurationArgument: ExpressibleByArgument, CustomStringConvertible, Sendabl
         }
         guard let seconds = Double(text), seconds > 0 else { return nil }
         duration = .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    init(milliseconds: Int64) {
+        self.duration = .milliseconds(milliseconds)
     }
 
     var milliseconds: Int64 {

@@ -14,19 +14,14 @@ struct TopicsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create the pipeline's topics that do not exist yet (existing ones are left as they are).")
 
-        @Option(help: "Partitions of the emoji topic (env: EMOSTREAM_PARTITIONS).")
-        var partitions: Int = Env.int("EMOSTREAM_PARTITIONS", 8)
+        @OptionGroup var partitions: PartitionOptions
 
         @OptionGroup var kafka: KafkaOptions
         @OptionGroup var logging: LoggingOptions
 
-        func validate() throws {
-            guard partitions >= 1, partitions <= 256 else { throw ValidationError("--partitions must be within 1...256") }
-        }
-
         func run() async throws {
             let logger = logging.bootstrap(label: "emostream.topics")
-            let settings = try kafka.required(role: "topics create", partitions: partitions)
+            let settings = try kafka.required(role: "topics create", partitions: partitions.partitions)
             let log = settings.makeLog(clientID: "emostream-topics", logger: logger)
             let counts = try await log.ensureTopics(settings.topics)
             for topic in settings.topics {
@@ -43,7 +38,7 @@ struct TopicsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let logger = logging.bootstrap(label: "emostream.topics")
-            let settings = try kafka.required(role: "topics list")
+            let settings = try kafka.required(role: "topics list", partitions: defaults.log.partitions)
             let topics = try await settings.makeLog(clientID: "emostream-topics", logger: logger).listTopics()
             for name in topics.keys.sorted() {
                 print("\(name)\t\(topics[name]!) partitions")

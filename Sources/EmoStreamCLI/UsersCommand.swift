@@ -13,11 +13,11 @@ struct UsersCommand: AsyncParsableCommand {
         subcommands: [Add.self, List.self, Remove.self, SetTier.self])
 
     struct StoreOptions: ParsableArguments {
-        @Option(help: "Directory holding the SQLite store (env: EMOSTREAM_DATA_DIR).")
-        var dataDir: String = Env.value("EMOSTREAM_DATA_DIR", "./.emostream")
+        @Option(help: Setting.dataDir.help("Directory holding the SQLite store"))
+        var dataDir: String = Setting.dataDir.value(defaults.dataDirectory)
 
-        @Option(help: "PostgreSQL URL of a shared store (env: EMOSTREAM_DATABASE_URL).")
-        var databaseURL: String? = Env.string("EMOSTREAM_DATABASE_URL")
+        @Option(help: Setting.databaseURL.help("PostgreSQL URL of a shared store"))
+        var databaseURL: String? = Setting.databaseURL.string
 
         /// Runs `body` with the store open (and its schema migrated), then closes it.
         func withStore<T: Sendable>(_ body: @escaping @Sendable (any EmoStore) async throws -> T) async throws -> T {

@@ -1,0 +1,64 @@
+import ArgumentParser
+import EmoStreamApp
+
+/// Where the pipeline's event log lives: the Kafka cluster named by `--kafka`, or (without it) the embedded log.
+struct KafkaOptions: ParsableArguments {
+    @Option(name: .customLong("kafka"), help: Setting.kafkaBrokers.help("Kafka bootstrap brokers host:port[,host:port]"))
+    var brokers: String? = Setting.kafkaBrokers.string
+
+    @Option(help: Setting.kafkaLinger.help("How long ingest batches reactions per partition before producing them"))
+    var kafkaLinger: DurationArgument = Setting.kafkaLinger.value(DurationArgument(KafkaSettings.defaultReactionLinger))
+
+    @Option(help: Setting.kafkaLateness.help("How far processors keep their watermark behind the partitions' progress; more than --kafka-linger"))
+    var kafkaLateness: DurationArgument = Setting.kafkaLateness.value(DurationArgument(KafkaSettings.defaultLateness))
+
+    @Option(help: Setting.kafkaPrefix.help("Prefix of every Kafka topic and consumer group name, for several systems on one cluster"))
+    var kafkaPrefix: String? = Setting.kafkaPrefix.string
+
+    func validate() throws {
+        guard (kafkaPrefix ?? "").allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            throw ValidationError("--kafka-prefix may hold only letters, digits, '.', '_' and '-'")
+        }
+        if let brokers {
+            do {
+                _ = try KafkaSettings(brokerList: brokers)
+            } catch {
+                throw ValidationError("--kafka: \(error)")
+            }
+        }
+        guard kafkaLateness.milliseconds > kafkaLinger.milliseconds else {
+            throw ValidationError("--kafka-lateness must exceed --kafka-linger")
+        }
+    }
+
+    /// nil when no brokers are configured.
+    func settings(partitions: Int) throws -> KafkaSettings? {
+        guard let brokers else { return nil }
+        var settings = try KafkaSettings(brokerList: brokers)
+        settings.reactionPartitions = partitions
+        settings.reactionLinger = kafkaLinger.duration
+        settings.lateness = kafkaLateness.duration
+        settings.namePrefix = kafkaPrefix ?? ""
+        return settings
+    }
+
+    /// The settings of a role that cannot run without Kafka.
+    func required(role: String, partitions: Int) throws -> KafkaSettings {
+        guard let settings = try settings(partitions: partitions) else {
+            throw ValidationError(
+                "'\(role)' as a separate process needs Kafka: pass --kafka host:port (or set EMOSTREAM_KAFKA_BROKERS). "
+                    + "To run the whole pipeline in one process without Kafka: emostream up")
+        }
+        return settings
+    }
+}
+
+/// `--partitions`, wherever the `emoji` topic may be created.
+struct PartitionOptions: ParsableArguments {
+    @Option(help: Setting.partitions.help("Partitions of the emoji topic (when this process creates it)"))
+    var partitions: Int = Setting.partitions.value(defaults.log.partitions)
+
+    func validate() throws {
+        guard partitions >= 1, partitions <= 256 else { throw ValidationError("--partitions must be within 1...256") }
+    }
+}

@@ -1,0 +1,33 @@
+import EmoHTTP
+import Hummingbird
+import Logging
+import Prometheus
+
+/// `emostream ingest` as a server: `POST /api/emojis` (see ``IngestController``), `/healthz` and `/metrics`.
+/// Elsewhere the controller's routes join the gateway's.
+public enum IngestServer {
+    public struct Configuration: Sendable {
+        public var host: String = "127.0.0.1"
+        public var port: Int = 8090
+
+        public init() {}
+    }
+
+    public static func buildApplication(
+        configuration: Configuration, controller: IngestController, registry: PrometheusCollectorRegistry,
+        logger: Logger, beforeServerStarts: @escaping @Sendable () async throws -> Void = {},
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.middlewares.add(JSONErrorMiddleware())
+        controller.addRoutes(to: router)
+        OperationsServer.addRoutes(to: router, role: "ingest", registry: registry)
+        var application = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emostream"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+        application.beforeServerStarts(perform: beforeServerStarts)
+        return application
+    }
+}

@@ -1,0 +1,87 @@
+import EventLog
+import EmoCore
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+
+/// A burst as carried by the `publisher-emojis` topic: the few fields the pipeline reads (channel, seq, window,
+/// total) beside the viewer frame, the burst's JSON text encoded once by the publisher. Nodes forward `frame` to
+/// their viewers as it is, without decoding or encoding it again.
+public struct BurstRecord: Sendable, Equatable {
+    public var channel: String
+    public var seq: UInt64
+    public var windowStart: EpochMillis
+    public var windowEnd: EpochMillis
+    /// The window's raw reaction count.
+    public var total: Int
+    /// The JSON text frame viewers receive (``Burst/jsonText()``).
+    public var frame: ByteBuffer
+
+    public init(
+        channel: String, seq: UInt64, windowStart: EpochMillis, windowEnd: EpochMillis, total: Int, frame: ByteBuffer
+    ) {
+        self.channel = channel
+        self.seq = seq
+        self.windowStart = windowStart
+        self.windowEnd = windowEnd
+        self.total = total
+        self.frame = frame
+    }
+
+    /// Encodes `burst`'s viewer frame.
+    public init(_ burst: Burst) {
+        self.init(
+            channel: burst.channel, seq: burst.seq, windowStart: burst.windowStart, windowEnd: burst.windowEnd,
+            total: burst.total, frame: ByteBuffer(string: burst.jsonText()))
+    }
+}
+
+/// The `publisher-emojis` topic's record format.
+///
+/// Version 1: `01 | channel: str | seq: UInt64 | window start: Int64 | window end: Int64 | total: Int64 | frame:
+/// UInt32 length + bytes`. A record starting with `{` is the burst JSON of earlier releases.
+public struct BurstRecordCodec: RecordCodec {
+    public static let version: UInt8 = 1
+
+    public init() {}
+
+    public func encode(_ burst: BurstRecord, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(Self.version)
+        buffer.writeRecordString(burst.channel)
+        buffer.writeInteger(burst.seq)
+        buffer.writeInteger(burst.windowStart)
+        buffer.writeInteger(burst.windowEnd)
+        buffer.writeInteger(Int64(burst.total))
+        buffer.writeInteger(UInt32(burst.frame.readableBytes))
+        var frame = burst.frame
+        buffer.writeBuffer(&frame)
+    }
+
+    public func decode(_ buffer: ByteBuffer) throws(RecordDecodingError) -> BurstRecord {
+        var buffer = buffer
+        let version = try buffer.readRecordInteger(as: UInt8.self)
+        switch version {
+        case Self.version:
+            let channel = try buffer.readRecordString()
+            let seq = try buffer.readRecordInteger(as: UInt64.self)
+            let start = try buffer.readRecordInteger(as: Int64.self)
+            let end = try buffer.readRecordInteger(as: Int64.self)
+            let total = try buffer.readRecordInteger(as: Int64.self)
+            guard total >= 0 else { throw RecordDecodingError("a negative total") }
+            let length = Int(try buffer.readRecordInteger(as: UInt32.self))
+            guard let frame = buffer.readSlice(length: length) else { throw .truncated }
+            try buffer.requireFullyRead()
+            return BurstRecord(
+                channel: channel, seq: seq, windowStart: start, windowEnd: end, total: Int(total), frame: frame)
+        case RecordFormat.legacyJSON:
+            buffer.moveReaderIndex(to: buffer.readerIndex - 1)
+            do {
+                return BurstRecord(try JSONDecoder().decode(Burst.self, from: buffer))
+            } catch {
+                throw RecordDecodingError("legacy JSON burst: \(error)")
+            }
+        default:
+            throw .unknownVersion(version)
+        }
+    }
+}
