@@ -103,7 +103,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Users, viewer sessions (leases) and the node registry: SQLite and PostgreSQL behind one protocol.
+        // Users, viewer sessions (leases), the node registry and channels: SQLite and PostgreSQL behind one protocol per concern.
         .target(
             name: "EmoStore",
             dependencies: [

@@ -7,13 +7,13 @@ import Logging
 
 /// `POST /api/register` and `POST /api/login`.
 public struct AccountsController: Sendable {
-    let store: any EmoStore
+    let store: any AccountStore
     let hasher: PasswordHasher
     let signer: TokenSigner
     let tokenLifetime: Duration
     let logger: Logger
 
-    public init(store: any EmoStore, hasher: PasswordHasher, signer: TokenSigner, tokenLifetime: Duration, logger: Logger) {
+    public init(store: any AccountStore, hasher: PasswordHasher, signer: TokenSigner, tokenLifetime: Duration, logger: Logger) {
         self.store = store
         self.hasher = hasher
         self.signer = signer

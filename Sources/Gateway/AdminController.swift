@@ -11,7 +11,7 @@ import Hummingbird
 /// totals (the page turns successive totals into rates). Disabled (404 `admin_disabled`) without a password.
 public struct AdminController: Sendable {
     let password: String?
-    let store: any EmoStore
+    let store: any PlacementStore
     let signer: TokenSigner
     let nodeTTL: Duration
     let stats: PipelineStats?
@@ -21,7 +21,7 @@ public struct AdminController: Sendable {
     let activity: ChannelActivity?
 
     public init(
-        password: String?, store: any EmoStore, signer: TokenSigner, nodeTTL: Duration, stats: PipelineStats?,
+        password: String?, store: any PlacementStore, signer: TokenSigner, nodeTTL: Duration, stats: PipelineStats?,
         drain: (@Sendable (String) async throws -> Bool)? = nil, activity: ChannelActivity? = nil
     ) {
         self.activity = activity

@@ -68,13 +68,13 @@ public final class ChannelActivity: Service, Sendable {
 
     public let configuration: Configuration
     let log: (any EventLog)?
-    let store: any EmoStore
+    let store: any PlacementStore
     let registry: PrometheusCollectorRegistry?
     let logger: Logger
     private let state = Mutex(State())
 
     public init(
-        log: (any EventLog)?, store: any EmoStore, registry: PrometheusCollectorRegistry?, configuration: Configuration = .init(),
+        log: (any EventLog)?, store: any PlacementStore, registry: PrometheusCollectorRegistry?, configuration: Configuration = .init(),
         logger: Logger
     ) {
         self.log = log

@@ -39,7 +39,7 @@ public enum GatewayServer {
     /// The gateway's routes. `ingest` is nil in a gateway process that does not accept reactions; `web` serves the
     /// web app at `/` when given.
     public static func buildRouter(
-        ingest: IngestController?, accounts: AccountsController, placement: PlacementController, store: any EmoStore,
+        ingest: IngestController?, accounts: AccountsController, placement: PlacementController, store: any PlacementStore,
         nodeTTL: Duration, registry: PrometheusCollectorRegistry, web: WebController? = nil, admin: AdminController? = nil,
         activity: ChannelActivity? = nil
     ) -> Router<BasicRequestContext> {

@@ -18,7 +18,7 @@ public struct PlacementController: Sendable {
         public init() {}
     }
 
-    let store: any EmoStore
+    let store: any PlacementStore
     let signer: TokenSigner
     let configuration: Configuration
     let logger: Logger
@@ -26,7 +26,7 @@ public struct PlacementController: Sendable {
     let channels: ChannelRegistry?
 
     public init(
-        store: any EmoStore, signer: TokenSigner, configuration: Configuration = .init(), logger: Logger,
+        store: any PlacementStore, signer: TokenSigner, configuration: Configuration = .init(), logger: Logger,
         channels: ChannelRegistry? = nil
     ) {
         self.store = store

@@ -6,12 +6,12 @@ import ServiceLifecycle
 
 /// Frees the slots of tickets never used in time and of sessions on nodes that stopped heartbeating.
 public struct SessionSweeper: Service {
-    let store: any EmoStore
+    let store: any PlacementStore
     let interval: Duration
     let nodeTTL: Duration
     let logger: Logger
 
-    public init(store: any EmoStore, interval: Duration = .seconds(1), nodeTTL: Duration = .seconds(10), logger: Logger) {
+    public init(store: any PlacementStore, interval: Duration = .seconds(1), nodeTTL: Duration = .seconds(10), logger: Logger) {
         self.store = store
         self.interval = interval
         self.nodeTTL = nodeTTL

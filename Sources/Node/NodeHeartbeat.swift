@@ -16,12 +16,12 @@ public final class NodeHeartbeat: Service {
         var capacity: Int
     }
 
-    let store: any EmoStore
+    let store: any PlacementStore
     let interval: Duration
     let logger: Logger
     private let nodes = Mutex<[Registration]>([])
 
-    public init(store: any EmoStore, interval: Duration = .seconds(2), logger: Logger) {
+    public init(store: any PlacementStore, interval: Duration = .seconds(2), logger: Logger) {
         self.store = store
         self.interval = interval
         self.logger = logger

@@ -37,17 +37,17 @@ extension ViewerAdmission {
     public func switched(_ ticket: AdmissionTicket, to channel: String) async {}
 }
 
-/// Admission backed by the accounts store and the shared token secret.
+/// Admission backed by the store's sessions and the shared token secret.
 public struct TicketAdmission: ViewerAdmission {
     let node: String
-    let store: any EmoStore
+    let store: any PlacementStore
     let signer: TokenSigner
     let logger: Logger
     let channels: ChannelRegistry?
     /// Admitted sessions whose stream has not started yet, with the time of admission.
     private let pending = PendingAdmissions()
 
-    public init(node: String, store: any EmoStore, signer: TokenSigner, logger: Logger, channels: ChannelRegistry? = nil) {
+    public init(node: String, store: any PlacementStore, signer: TokenSigner, logger: Logger, channels: ChannelRegistry? = nil) {
         self.node = node
         self.channels = channels
         self.store = store

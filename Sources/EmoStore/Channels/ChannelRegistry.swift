@@ -38,10 +38,10 @@ public final class ChannelRegistry: Sendable {
     }
 
     public let configuration: Configuration
-    let store: any EmoStore
+    let store: any ChannelStore
     private let state = Mutex(State())
 
-    public init(store: any EmoStore, configuration: Configuration = .init()) {
+    public init(store: any ChannelStore, configuration: Configuration = .init()) {
         self.store = store
         self.configuration = configuration
     }

@@ -1,6 +1,6 @@
 /// Errors the store reports as part of its contract (database failures are rethrown as they are).
 public enum EmoStoreError: Error, Equatable, Sendable {
-    /// ``EmoStore/createUser(name:passwordHash:tier:now:)`` with a name that exists.
+    /// ``AccountStore/createUser(name:passwordHash:tier:now:)`` with a name that exists.
     case nameTaken
     /// An argument the store cannot accept, e.g. a negative node capacity.
     case invalidArgument(String)

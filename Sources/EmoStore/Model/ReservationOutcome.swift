@@ -1,6 +1,6 @@
 import Foundation
 
-/// The result of ``EmoStore/reserveSession(user:now:ticketTTL:nodeTTL:)``.
+/// The result of ``PlacementStore/reserveSession(user:now:ticketTTL:nodeTTL:)``.
 public enum ReservationOutcome: Sendable, Equatable {
     /// A slot was reserved; `sessionID` is the single-use ticket. `node.viewers` includes the new session.
     case reserved(sessionID: String, node: NodeStatus, ticketExpiresAt: Date)
