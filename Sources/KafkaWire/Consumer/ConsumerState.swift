@@ -45,7 +45,9 @@ struct ConsumerState {
     var isShutdown: Bool { membership.isShutdown }
 
     /// Applies a membership event; returns its result and whether the assignment changed (revoked or installed).
-    mutating func withMembership<Result>(_ event: (inout GroupMembership) -> Result) -> (Result, assignmentChanged: Bool) {
+    mutating func withMembership<Result>(
+        _ event: (inout GroupMembership) -> Result
+    ) -> (Result, assignmentChanged: Bool) {
         let result = event(&membership)
         return (result, followMembership(positions: [:]))
     }

@@ -300,7 +300,7 @@ struct GroupMembership: Sendable {
             }
             rejoinRequested = false
             phase = .joining(coordinator)
-            return .join(JoinParameters(coordinator: coordinator, memberID: memberID, subscriptionEpoch: subscriptionEpoch))
+            return joinAction(coordinator)
         case .stable(var stable):
             if coordinator == nil {
                 revoke(to: .rejoining)
@@ -323,7 +323,7 @@ struct GroupMembership: Sendable {
         case .findingCoordinator:
             return .findCoordinator
         case .joining(let coordinator):
-            return .join(JoinParameters(coordinator: coordinator, memberID: memberID, subscriptionEpoch: subscriptionEpoch))
+            return joinAction(coordinator)
         case .syncing, .fetchingOffsets:
             // Only reached when an event arrives for another phase: start the round again.
             phase = .rejoining
@@ -333,6 +333,10 @@ struct GroupMembership: Sendable {
         case .stopped:
             return .stop
         }
+    }
+
+    private func joinAction(_ coordinator: KafkaBrokerAddress) -> Action {
+        .join(JoinParameters(coordinator: coordinator, memberID: memberID, subscriptionEpoch: subscriptionEpoch))
     }
 
     private mutating func beginLeave() -> Action {

@@ -28,11 +28,12 @@ extension KafkaConsumer {
                 }
             case .join(let join):
                 do {
+                    let metadata = subscription(topics, epoch: join.subscriptionEpoch)
                     let response = try await cluster.send(
                         JoinGroupRequest(
                             groupID: groupID, sessionTimeoutMs: configuration.sessionTimeout.kafkaMillis32,
                             rebalanceTimeoutMs: configuration.rebalanceTimeout.kafkaMillis32, memberID: join.memberID,
-                            protocols: [(name: "range", metadata: subscription(topics, epoch: join.subscriptionEpoch))]),
+                            protocols: [(name: "range", metadata: metadata)]),
                         to: join.coordinator, role: .coordinator, timeout: joinSyncTimeout)
                     if response.errorCode == 79 {
                         (action, seen) = step { $0.memberIDRequired(response.memberID, now: $1) }
@@ -80,7 +81,9 @@ extension KafkaConsumer {
             case .checkPartitionCounts(let topics):
                 let counts = try? await currentPartitionCounts(topics)
                 seen = control.version
-                let (next, changed) = state.withLock { $0.withMembership { $0.partitionCountsChecked(counts, now: .now) } }
+                let (next, changed) = state.withLock {
+                    $0.withMembership { $0.partitionCountsChecked(counts, now: .now) }
+                }
                 if changed {
                     logger.info(
                         "consumer group rebalance needed",
@@ -183,7 +186,8 @@ extension KafkaConsumer {
             let response = try await cluster.send(
                 LeaveGroupRequest(groupID: groupID, memberID: leave.memberID), to: leave.coordinator,
                 role: .heartbeat, timeout: .seconds(5))
-            logger.debug("left consumer group", metadata: ["member": "\(leave.memberID)", "error": "\(response.errorCode)"])
+            logger.debug(
+                "left consumer group", metadata: ["member": "\(leave.memberID)", "error": "\(response.errorCode)"])
         } catch {
             logger.debug("LeaveGroup failed", metadata: ["error": "\(error)"])
         }
@@ -310,7 +314,9 @@ extension KafkaConsumer {
                     let code = (error as? KafkaError)?.code
                     result = .failed(connectionLost: code == .connectionFailed || code == .connectionClosed)
                 }
-                let outcome = state.withLock { $0.withMembership { $0.heartbeatCompleted(heartbeat, result: result, now: .now) } }
+                let outcome = state.withLock {
+                    $0.withMembership { $0.heartbeatCompleted(heartbeat, result: result, now: .now) }
+                }
                 if case .unhandledError(let code) = outcome.0 {
                     logger.warning("heartbeat failed", metadata: ["error": "\(KafkaError.brokerErrorName(code))"])
                 }
