@@ -1,8 +1,8 @@
 import DequeModule
 import NIOCore
 
-/// The consumer's shared state: membership, assignment, positions and the buffer of fetched records. Lives in the
-/// consumer's `Mutex`.
+/// The consumer's shared state: the group membership state machine, and the assignment's positions and buffer of
+/// fetched records. Lives in the consumer's `Mutex`.
 struct ConsumerState {
     enum Position: Sendable, Equatable {
         /// Fetch from this offset.
@@ -19,23 +19,15 @@ struct ConsumerState {
         var fetchedAtMillis: Int64
     }
 
+    /// Group membership: changed only through its events, through `withMembership(_:)` (or `positionsResolved`),
+    /// so the fetch state below follows the assignment in the same critical section.
+    private(set) var membership: GroupMembership
     /// Bumped on every assignment change; fetch results from an older epoch are dropped.
     var epoch: UInt64 = 0
-    var generation: Int32 = -1
-    var memberID = ""
-    /// The leader named by the last JoinGroup response.
-    var lastLeader = ""
-    /// Bumped to change this member's subscription metadata: Tansu only re-runs an assignment when a member's
-    /// metadata changes (a plain rejoin of a formed group returns the old assignment).
-    var subscriptionEpoch: Int32 = 0
-    var coordinator: KafkaBrokerAddress?
-    /// Group: joined, synced and positions initialised. Manual: positions initialised.
-    var stable = false
-    var rejoinNeeded = false
-    var shutdown = false
-    /// Cleared only by tests that simulate a crashed member.
-    var leaveOnShutdown = true
-    var assignment: [KafkaTopicPartition] = []
+    /// Positions installed: the fetcher may fetch for `assignment`. For a group consumer, `assignment` and
+    /// `installed` mirror `membership`.
+    private(set) var installed = false
+    private(set) var assignment: [KafkaTopicPartition] = []
     var fetchPositions: [KafkaTopicPartition: Position] = [:]
     var pollPositions: [KafkaTopicPartition: Int64] = [:]
     var progress: [KafkaTopicPartition: Progress] = [:]
@@ -43,11 +35,46 @@ struct ConsumerState {
     /// Moving average of fetched bytes per record, to size Fetch requests to the buffer's room.
     var averageRecordBytes: Double = 0
     var bufferedPerPartition: [KafkaTopicPartition: Int] = [:]
+    /// `membership.assignmentEpoch` that the fetch state last followed.
+    private var followedAssignment: UInt64 = 0
+
+    init(membership: GroupMembership) {
+        self.membership = membership
+    }
+
+    var isShutdown: Bool { membership.isShutdown }
+
+    /// Applies a membership event; returns its result and whether the assignment changed (revoked or installed).
+    mutating func withMembership<Result>(
+        _ event: (inout GroupMembership) -> Result
+    ) -> (Result, assignmentChanged: Bool) {
+        let result = event(&membership)
+        return (result, followMembership(positions: [:]))
+    }
+
+    /// The group loop's `positionsResolved` event, installing `positions` if the membership installs the assignment.
+    mutating func positionsResolved(
+        _ positions: [KafkaTopicPartition: Position], now: ContinuousClock.Instant
+    ) -> (GroupMembership.Action, assignmentChanged: Bool) {
+        let action = membership.positionsResolved(now: now)
+        return (action, followMembership(positions: positions))
+    }
+
+    private mutating func followMembership(positions: [KafkaTopicPartition: Position]) -> Bool {
+        guard followedAssignment != membership.assignmentEpoch else { return false }
+        followedAssignment = membership.assignmentEpoch
+        if membership.isStable {
+            install(assignment: membership.assignment, positions: positions)
+        } else {
+            revoke()
+        }
+        return true
+    }
 
     /// Drops the assignment and everything fetched for it (eager rebalance).
-    mutating func revoke() {
+    private mutating func revoke() {
         epoch &+= 1
-        stable = false
+        installed = false
         assignment = []
         fetchPositions = [:]
         pollPositions = [:]
@@ -56,16 +83,15 @@ struct ConsumerState {
         bufferedPerPartition = [:]
     }
 
-    mutating func install(assignment: [KafkaTopicPartition], positions: [KafkaTopicPartition: Position], generation: Int32)
-    {
+    /// Installs a manual assignment, or the group's (through `positionsResolved`).
+    mutating func install(assignment: [KafkaTopicPartition], positions: [KafkaTopicPartition: Position]) {
         revoke()
         self.assignment = assignment.sorted()
-        self.generation = generation
         self.fetchPositions = positions
         for (tp, position) in positions {
             if case .known(let offset) = position { pollPositions[tp] = offset }
         }
-        stable = true
+        installed = true
     }
 
     /// Takes up to `max` buffered messages and describes the consumer's state.
@@ -92,7 +118,7 @@ struct ConsumerState {
         }
         return KafkaPollBatch(
             messages: messages, assignment: assignment, progress: progressSnapshot(),
-            generation: generation)
+            generation: membership.generation)
     }
 
     func progressSnapshot() -> [KafkaTopicPartition: KafkaPartitionProgress] {

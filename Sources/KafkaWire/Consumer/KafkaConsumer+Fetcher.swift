@@ -19,7 +19,7 @@ extension KafkaConsumer {
         while !isShutdown {
             let seen = fetchWake.version
             let plan = state.withLock { state -> FetchPlan? in
-                guard state.stable, state.buffer.count <= fetchResumeLevel else { return nil }
+                guard state.installed, state.buffer.count <= fetchResumeLevel else { return nil }
                 let partitions = state.assignment.compactMap { tp -> (tp: KafkaTopicPartition, position: ConsumerState.Position)? in
                     guard let position = state.fetchPositions[tp] else { return nil }
                     return (tp, position)
@@ -154,7 +154,7 @@ extension KafkaConsumer {
         }
         var resets: [(KafkaTopicPartition, Int64, Int64)] = []
         state.withLock { state in
-            guard state.epoch == epoch, state.stable else { return }
+            guard state.epoch == epoch, state.installed else { return }
             if sampledRecords > 0 {
                 let sample = Double(sampledBytes) / Double(sampledRecords)
                 state.averageRecordBytes =

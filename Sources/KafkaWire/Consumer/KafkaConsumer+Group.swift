@@ -2,123 +2,192 @@ import Logging
 import NIOCore
 
 extension KafkaConsumer {
-    /// Membership: FindCoordinator → JoinGroup (MEMBER_ID_REQUIRED round) → SyncGroup (the leader assigns with the
-    /// range assignor) → positions from OffsetFetch/reset → stable until a rebalance is needed → revoke → rejoin.
-    /// Leaves the group on shutdown.
+    typealias GroupAction = GroupMembership.Action
+
+    /// Performs the actions of the membership state machine (``GroupMembership``) until it stops: it decides, this
+    /// loop only does the IO and reports the outcome as the next event.
     func runGroup(id groupID: String, topics: [String]) async {
-        var attempt = 0
-        var followerSyncFailures = 0
-        while !isShutdown {
-            do {
-                let coordinator = try await currentCoordinator(groupID: groupID)
-                let joined = try await joinAndSync(groupID: groupID, topics: topics, coordinator: coordinator)
-                if isShutdown { break }
-                let positions = try await initialPositions(
-                    groupID: groupID, assignment: joined.assignment, coordinator: coordinator)
-                let installed = state.withLock { state -> Bool in
-                    guard !state.shutdown, !state.rejoinNeeded else { return false }
-                    state.install(assignment: joined.assignment, positions: positions, generation: joined.generation)
-                    return true
+        var (action, seen) = step { $0.start(now: $1) }
+        while true {
+            if Task.isCancelled {
+                triggerGracefulShutdown()
+                (action, seen) = step { $0.tick(now: $1) }
+            }
+            switch action {
+            case .stop:
+                return
+            case .sleep(let deadline):
+                await control.wait(after: seen, deadline: deadline)
+                (action, seen) = step { $0.tick(now: $1) }
+            case .findCoordinator:
+                do {
+                    let address = try await findCoordinator(groupID: groupID)
+                    (action, seen) = step { $0.coordinatorFound(address, now: $1) }
+                } catch {
+                    (action, seen) = failure(error)
                 }
-                guard installed else { continue }
-                attempt = 0
-                followerSyncFailures = 0
+            case .join(let join):
+                do {
+                    let metadata = subscription(topics, epoch: join.subscriptionEpoch)
+                    let response = try await cluster.send(
+                        JoinGroupRequest(
+                            groupID: groupID, sessionTimeoutMs: configuration.sessionTimeout.kafkaMillis32,
+                            rebalanceTimeoutMs: configuration.rebalanceTimeout.kafkaMillis32, memberID: join.memberID,
+                            protocols: [(name: "range", metadata: metadata)]),
+                        to: join.coordinator, role: .coordinator, timeout: joinSyncTimeout)
+                    if response.errorCode == 79 {
+                        (action, seen) = step { $0.memberIDRequired(response.memberID, now: $1) }
+                        continue
+                    }
+                    guard response.errorCode == 0 else { throw KafkaError.broker(response.errorCode, "JoinGroup") }
+                    var members: [String: [String]] = [:]
+                    for member in response.members {
+                        members[member.memberID] = (try? ConsumerProtocol.decodeSubscription(member.metadata)) ?? []
+                    }
+                    (action, seen) = step {
+                        $0.joined(
+                            memberID: response.memberID, generation: response.generationID, leader: response.leader,
+                            protocolName: response.protocolName, members: members, now: $1)
+                    }
+                } catch {
+                    (action, seen) = failure(error)
+                }
+            case .sync(let sync):
+                do {
+                    let (assignment, counts) = try await syncGroup(groupID: groupID, sync)
+                    (action, seen) = step { $0.synced(assignment: assignment, partitionCounts: counts, now: $1) }
+                } catch {
+                    (action, seen) = failure(error)
+                }
+            case .fetchOffsets(let coordinator, let assignment):
+                do {
+                    let positions = try await initialPositions(
+                        groupID: groupID, assignment: assignment, coordinator: coordinator)
+                    seen = control.version
+                    let (next, changed) = state.withLock { $0.positionsResolved(positions, now: .now) }
+                    if changed { notifyAll() }
+                    action = next
+                } catch {
+                    (action, seen) = failure(error)
+                }
+            case .assigned(let generation, let memberID, let assignment):
                 logger.info(
                     "joined consumer group",
                     metadata: [
-                        "generation": "\(joined.generation)", "member": "\(joined.memberID)",
-                        "assignment": "\(joined.assignment.map(\.description).joined(separator: ","))",
+                        "generation": "\(generation)", "member": "\(memberID)",
+                        "assignment": "\(assignment.map(\.description).joined(separator: ","))",
                     ])
-                notifyAll()
-                // Stable until a heartbeat or commit asks for a rebalance, or shutdown. The leader also watches
-                // the subscribed topics' partition counts (topics created or grown later) and rebalances on change.
-                var nextMetadataCheck = ContinuousClock.now.advanced(by: Self.metadataCheckInterval)
-                while true {
-                    let seen = control.version
-                    let (rejoin, shutdown) = state.withLock { ($0.rejoinNeeded, $0.shutdown) }
-                    if rejoin || shutdown || Task.isCancelled { break }
-                    if let counts = joined.partitionCounts, ContinuousClock.now >= nextMetadataCheck {
-                        nextMetadataCheck = ContinuousClock.now.advanced(by: Self.metadataCheckInterval)
-                        if let current = try? await currentPartitionCounts(Array(counts.keys)), current != counts {
-                            state.withLock { $0.subscriptionEpoch &+= 1 }
-                            requestRejoin(resetMember: false, reason: "partition counts changed: \(counts) -> \(current)")
-                            continue
-                        }
-                    }
-                    await control.wait(after: seen, deadline: joined.partitionCounts == nil ? nil : nextMetadataCheck)
+                (action, seen) = step { $0.tick(now: $1) }
+            case .checkPartitionCounts(let topics):
+                let counts = try? await currentPartitionCounts(topics)
+                seen = control.version
+                let (next, changed) = state.withLock {
+                    $0.withMembership { $0.partitionCountsChecked(counts, now: .now) }
                 }
-                state.withLock { $0.revoke() }
-                notifyAll()
-            } catch let error as KafkaError {
-                if isShutdown { break }
-                attempt += 1
-                var immediate = false
-                switch error.code {
-                case .broker(27) where error.message.hasPrefix("SyncGroup"):
-                    // A follower whose SyncGroup keeps timing out waits for a leader that never assigns; join
-                    // again as a new member to shake the group loose.
-                    followerSyncFailures += 1
-                    immediate = true
-                    if followerSyncFailures >= 3 {
-                        // Tansu can keep naming a leader that already left (it left a formed group and the rest
-                        // left before rejoining): nobody assigns, and every follower SyncGroup times out. A live
-                        // leader would have synced by now, so leave and rejoin under the orphaned leader id, which
-                        // makes this member the leader.
-                        followerSyncFailures = 0
-                        let orphan = state.withLock { $0.lastLeader }
-                        await leaveGroup(groupID: groupID)
-                        if !orphan.isEmpty {
-                            logger.warning(
-                                "group leader never assigned partitions; taking over its member id",
-                                metadata: ["leader": "\(orphan)"])
-                            state.withLock { $0.memberID = orphan }
-                        }
-                    }
-                case .broker(27), .broker(22):
-                    immediate = true
-                case .broker(25):
-                    state.withLock { $0.memberID = "" }
-                    immediate = true
-                case .broker(let code) where KafkaError.coordinatorCodes.contains(code):
-                    state.withLock { $0.coordinator = nil }
-                case .connectionClosed, .connectionFailed, .timeout, .protocolViolation:
-                    state.withLock { $0.coordinator = nil }
-                default:
-                    break
+                if changed {
+                    logger.info(
+                        "consumer group rebalance needed",
+                        metadata: ["reason": "partition counts changed: \(counts.map { "\($0)" } ?? "")"])
+                    notifyAll()
                 }
-                state.withLock { $0.revoke() }
-                notifyAll()
-                logger.log(
-                    level: attempt > 3 ? .warning : .debug, "consumer group join failed, retrying",
-                    metadata: ["error": "\(error)"])
-                if !immediate || attempt > 3 {
-                    await sleepUnlessShutdown(configuration.client.retryBackoff * min(attempt, 20))
+                action = next
+            case .leaveGroup(let leave):
+                if let orphan = leave.takingOverFrom {
+                    logger.warning(
+                        "group leader never assigned partitions; taking over its member id",
+                        metadata: ["leader": "\(orphan)"])
                 }
-            } catch {
-                if isShutdown { break }
-                logger.warning("consumer group join failed, retrying", metadata: ["error": "\(error)"])
-                await sleepUnlessShutdown(configuration.client.retryBackoff)
+                await leaveGroup(groupID: groupID, leave)
+                (action, seen) = step { $0.left(now: $1) }
             }
-        }
-        if state.withLock({ $0.leaveOnShutdown }) {
-            await leaveGroup(groupID: groupID)
         }
     }
 
-    private func leaveGroup(groupID: String) async {
-        let (memberID, coordinator) = state.withLock { state in
-            let snapshot = (state.memberID, state.coordinator)
-            state.revoke()
-            state.memberID = ""
-            return snapshot
+    /// Applies a group-loop event at the current time; returns the next action and the `control` version read
+    /// before it (for a `sleep`). Wakes the fetcher and pollers when the assignment changed.
+    private func step(
+        _ event: (inout GroupMembership, ContinuousClock.Instant) -> GroupAction
+    ) -> (GroupAction, UInt64) {
+        let seen = control.version
+        let (action, changed) = state.withLock { state in state.withMembership { event(&$0, .now) } }
+        if changed { notifyAll() }
+        return (action, seen)
+    }
+
+    private func failure(_ error: any Error) -> (GroupAction, UInt64) {
+        let code = (error as? KafkaError)?.code
+        let seen = control.version
+        let (action, changed, attempts) = state.withLock { state in
+            let (action, changed) = state.withMembership { $0.failed(code, now: .now) }
+            return (action, changed, state.membership.failedAttempts)
         }
-        notifyAll()
-        guard !memberID.isEmpty, let coordinator else { return }
+        if changed { notifyAll() }
+        if !isShutdown {
+            logger.log(
+                level: attempts > 3 || code == nil ? .warning : .debug, "consumer group join failed, retrying",
+                metadata: ["error": "\(error)"])
+        }
+        return (action, seen)
+    }
+
+    /// Join/Sync block on the broker for up to the rebalance/session timeout.
+    private var joinSyncTimeout: Duration {
+        max(configuration.client.requestTimeout, configuration.rebalanceTimeout + .seconds(5))
+    }
+
+    private func subscription(_ topics: [String], epoch: Int32) -> ByteBuffer {
+        var userData: ByteBuffer?
+        if epoch != 0 {
+            var buffer = ByteBuffer()
+            buffer.writeInteger(epoch)
+            userData = buffer
+        }
+        return ConsumerProtocol.encodeSubscription(topics: topics, userData: userData)
+    }
+
+    private func findCoordinator(groupID: String) async throws -> KafkaBrokerAddress {
+        let response = try await cluster.sendToAny(FindCoordinatorRequest(key: groupID), role: .metadata)
+        guard response.errorCode == 0 else {
+            throw KafkaError.broker(response.errorCode, "FindCoordinator", brokerMessage: response.errorMessage)
+        }
+        let address = KafkaBrokerAddress(host: response.host, port: Int(response.port))
+        logger.debug("found group coordinator", metadata: ["coordinator": "\(address)"])
+        return address
+    }
+
+    /// SyncGroup; the leader first assigns with the range assignor from fresh partition counts, and returns them.
+    private func syncGroup(groupID: String, _ sync: GroupMembership.SyncParameters) async throws
+        -> (assignment: [KafkaTopicPartition], partitionCounts: [String: Int]?)
+    {
+        var assignments: [(memberID: String, assignment: ByteBuffer)] = []
+        var leaderCounts: [String: Int]?
+        if let subscriptions = sync.assign {
+            let counts = try await currentPartitionCounts(Array(Set(subscriptions.values.flatMap { $0 })))
+            leaderCounts = counts
+            let plan = RangeAssignor.assign(subscriptions: subscriptions, partitionCounts: counts)
+            assignments = plan.map { (memberID: $0.key, assignment: ConsumerProtocol.encodeAssignment($0.value)) }
+            logger.debug(
+                "leading consumer group",
+                metadata: ["generation": "\(sync.generation)", "members": "\(subscriptions.count)"])
+        }
+        let response = try await cluster.send(
+            SyncGroupRequest(
+                groupID: groupID, generationID: sync.generation, memberID: sync.memberID,
+                protocolName: sync.protocolName, assignments: assignments),
+            to: sync.coordinator, role: .coordinator, timeout: joinSyncTimeout)
+        guard response.errorCode == 0 else {
+            throw KafkaError.broker(response.errorCode, "SyncGroup")
+        }
+        return (try ConsumerProtocol.decodeAssignment(response.assignment), leaderCounts)
+    }
+
+    private func leaveGroup(groupID: String, _ leave: GroupMembership.LeaveParameters) async {
         do {
             let response = try await cluster.send(
-                LeaveGroupRequest(groupID: groupID, memberID: memberID), to: coordinator, role: .heartbeat,
-                timeout: .seconds(5))
-            logger.debug("left consumer group", metadata: ["member": "\(memberID)", "error": "\(response.errorCode)"])
+                LeaveGroupRequest(groupID: groupID, memberID: leave.memberID), to: leave.coordinator,
+                role: .heartbeat, timeout: .seconds(5))
+            logger.debug(
+                "left consumer group", metadata: ["member": "\(leave.memberID)", "error": "\(response.errorCode)"])
         } catch {
             logger.debug("LeaveGroup failed", metadata: ["error": "\(error)"])
         }
@@ -130,28 +199,6 @@ extension KafkaConsumer {
         await control.wait(after: seen, deadline: ContinuousClock.now.advanced(by: duration))
     }
 
-    private func currentCoordinator(groupID: String) async throws -> KafkaBrokerAddress {
-        if let known = state.withLock({ $0.coordinator }) { return known }
-        let response = try await cluster.sendToAny(FindCoordinatorRequest(key: groupID), role: .metadata)
-        guard response.errorCode == 0 else {
-            throw KafkaError.broker(response.errorCode, "FindCoordinator", brokerMessage: response.errorMessage)
-        }
-        let address = KafkaBrokerAddress(host: response.host, port: Int(response.port))
-        state.withLock { $0.coordinator = address }
-        logger.debug("found group coordinator", metadata: ["coordinator": "\(address)"])
-        return address
-    }
-
-    struct JoinResult {
-        var generation: Int32
-        var memberID: String
-        var assignment: [KafkaTopicPartition]
-        /// For the leader: the partition counts its assignment was computed from.
-        var partitionCounts: [String: Int]?
-    }
-
-    static var metadataCheckInterval: Duration { .seconds(5) }
-
     /// Partition counts of `topics` from fresh metadata (0 for a topic that does not exist).
     func currentPartitionCounts(_ topics: [String]) async throws -> [String: Int] {
         try await cluster.refreshMetadata(topics: topics)
@@ -159,71 +206,6 @@ extension KafkaConsumer {
         var counts: [String: Int] = [:]
         for topic in topics { counts[topic] = metadata.topics[topic]?.partitionCount ?? 0 }
         return counts
-    }
-
-    private func joinAndSync(groupID: String, topics: [String], coordinator: KafkaBrokerAddress) async throws
-        -> JoinResult
-    {
-        let epoch = state.withLock { $0.subscriptionEpoch }
-        var userData: ByteBuffer?
-        if epoch != 0 {
-            var buffer = ByteBuffer()
-            buffer.writeInteger(epoch)
-            userData = buffer
-        }
-        let subscription = ConsumerProtocol.encodeSubscription(topics: topics, userData: userData)
-        // Join/Sync block on the broker for up to the rebalance/session timeout.
-        let longTimeout = max(configuration.client.requestTimeout, configuration.rebalanceTimeout + .seconds(5))
-        var join: JoinGroupRequest.Response
-        while true {
-            state.withLock { $0.rejoinNeeded = false }
-            let memberID = state.withLock { $0.memberID }
-            let request = JoinGroupRequest(
-                groupID: groupID, sessionTimeoutMs: configuration.sessionTimeout.kafkaMillis32,
-                rebalanceTimeoutMs: configuration.rebalanceTimeout.kafkaMillis32, memberID: memberID,
-                protocols: [(name: "range", metadata: subscription)])
-            join = try await cluster.send(request, to: coordinator, role: .coordinator, timeout: longTimeout)
-            if join.errorCode == 79 {
-                // MEMBER_ID_REQUIRED: join again with the id the broker chose.
-                state.withLock { $0.memberID = join.memberID }
-                continue
-            }
-            guard join.errorCode == 0 else {
-                throw KafkaError.broker(join.errorCode, "JoinGroup")
-            }
-            break
-        }
-        state.withLock {
-            $0.memberID = join.memberID
-            $0.generation = join.generationID
-            $0.lastLeader = join.leader
-        }
-        var assignments: [(memberID: String, assignment: ByteBuffer)] = []
-        var leaderCounts: [String: Int]?
-        if join.leader == join.memberID {
-            var subscriptions: [String: [String]] = [:]
-            for member in join.members {
-                subscriptions[member.memberID] = (try? ConsumerProtocol.decodeSubscription(member.metadata)) ?? []
-            }
-            let allTopics = Set(subscriptions.values.flatMap { $0 })
-            let counts = try await currentPartitionCounts(Array(allTopics))
-            leaderCounts = counts
-            let plan = RangeAssignor.assign(subscriptions: subscriptions, partitionCounts: counts)
-            assignments = plan.map { (memberID: $0.key, assignment: ConsumerProtocol.encodeAssignment($0.value)) }
-            logger.debug(
-                "leading consumer group", metadata: ["generation": "\(join.generationID)", "members": "\(join.members.count)"])
-        }
-        let sync = try await cluster.send(
-            SyncGroupRequest(
-                groupID: groupID, generationID: join.generationID, memberID: join.memberID,
-                protocolName: join.protocolName ?? "range", assignments: assignments),
-            to: coordinator, role: .coordinator, timeout: longTimeout)
-        guard sync.errorCode == 0 else {
-            throw KafkaError.broker(sync.errorCode, "SyncGroup")
-        }
-        let assigned = try ConsumerProtocol.decodeAssignment(sync.assignment)
-        return JoinResult(
-            generation: join.generationID, memberID: join.memberID, assignment: assigned, partitionCounts: leaderCounts)
     }
 
     /// Committed offsets, else the reset policy.
@@ -307,45 +289,38 @@ extension KafkaConsumer {
         return positions
     }
 
-    /// Heartbeats every `heartbeatInterval` on their own connection while the member is stable; the answers start
-    /// rebalances (27/22), resets (25) and coordinator look-ups (14/15/16).
+    /// Heartbeats every `heartbeatInterval` on their own connection while the member is stable; the answers can
+    /// start rebalances (27/22), resets (25) and coordinator look-ups (14/15/16, lost connections).
     func runHeartbeats(groupID: String) async {
-        var next = ContinuousClock.now.advanced(by: configuration.heartbeatInterval)
-        while !isShutdown {
+        while !Task.isCancelled {
             let seen = control.version
-            if ContinuousClock.now < next {
-                await control.wait(after: seen, deadline: next)
-                continue
-            }
-            next = ContinuousClock.now.advanced(by: configuration.heartbeatInterval)
-            let (stable, generation, memberID, coordinator) = state.withLock {
-                ($0.stable, $0.generation, $0.memberID, $0.coordinator)
-            }
-            guard stable, !memberID.isEmpty, let coordinator else { continue }
-            do {
-                let response = try await cluster.send(
-                    HeartbeatRequest(groupID: groupID, generationID: generation, memberID: memberID),
-                    to: coordinator, role: .heartbeat)
-                switch response.errorCode {
-                case 0: break
-                case 27, 22:
-                    requestRejoin(resetMember: false, reason: "heartbeat: \(KafkaError.brokerErrorName(response.errorCode))")
-                case 25:
-                    requestRejoin(resetMember: true, reason: "heartbeat: UNKNOWN_MEMBER_ID")
-                case let code where KafkaError.coordinatorCodes.contains(code):
-                    state.withLock { $0.coordinator = nil }
-                    requestRejoin(resetMember: false, reason: "heartbeat: coordinator moved")
-                default:
-                    logger.warning("heartbeat failed", metadata: ["error": "\(KafkaError.brokerErrorName(response.errorCode))"])
+            let (action, _) = state.withLock { $0.withMembership { $0.heartbeatTick(now: .now) } }
+            switch action {
+            case .stop:
+                return
+            case .sleep(let deadline):
+                await control.wait(after: seen, deadline: deadline)
+            case .send(let heartbeat):
+                let result: GroupMembership.HeartbeatResult
+                do {
+                    let response = try await cluster.send(
+                        HeartbeatRequest(
+                            groupID: groupID, generationID: heartbeat.generation, memberID: heartbeat.memberID),
+                        to: heartbeat.coordinator, role: .heartbeat)
+                    result = response.errorCode == 0 ? .ok : .error(response.errorCode)
+                } catch {
+                    if isShutdown { return }
+                    logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
+                    let code = (error as? KafkaError)?.code
+                    result = .failed(connectionLost: code == .connectionFailed || code == .connectionClosed)
                 }
-            } catch {
-                if isShutdown { break }
-                logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
-                if let e = error as? KafkaError, e.code == .connectionFailed || e.code == .connectionClosed {
-                    // The broker may be gone; rediscover and rejoin once it is back.
-                    state.withLock { $0.coordinator = nil }
-                    requestRejoin(resetMember: false, reason: "heartbeat: \(e.code)")
+                let outcome = state.withLock {
+                    $0.withMembership { $0.heartbeatCompleted(heartbeat, result: result, now: .now) }
                 }
+                if case .unhandledError(let code) = outcome.0 {
+                    logger.warning("heartbeat failed", metadata: ["error": "\(KafkaError.brokerErrorName(code))"])
+                }
+                report(outcome)
             }
         }
     }
@@ -355,7 +330,7 @@ extension KafkaConsumer {
         while !isShutdown {
             do {
                 let positions = try await resolveStartPositions(starts)
-                state.withLock { $0.install(assignment: Array(starts.keys), positions: positions, generation: -1) }
+                state.withLock { $0.install(assignment: Array(starts.keys), positions: positions) }
                 notifyAll()
                 return
             } catch {

@@ -12,7 +12,7 @@ public final class KafkaConsumer: Service, Sendable {
     let configuration: KafkaConsumerConfiguration
     let logger: Logger
     let cluster: KafkaCluster
-    let state = Mutex(ConsumerState())
+    let state: Mutex<ConsumerState>
     /// Membership changes, rejoin requests, shutdown: wakes the group and heartbeat loops.
     let control = AsyncCondition()
     /// Buffer space or assignment changes: wakes the fetcher.
@@ -22,6 +22,7 @@ public final class KafkaConsumer: Service, Sendable {
 
     public init(configuration: KafkaConsumerConfiguration, logger: Logger) {
         self.configuration = configuration
+        self.state = Mutex(ConsumerState(membership: GroupMembership(configuration: .init(configuration))))
         var logger = logger
         if case .group(let id, _) = configuration.subscription { logger[metadataKey: "group"] = "\(id)" }
         self.logger = logger
@@ -37,21 +38,20 @@ public final class KafkaConsumer: Service, Sendable {
     }
 
     public func triggerGracefulShutdown() {
-        let changed = state.withLock { state -> Bool in
-            guard !state.shutdown else { return false }
-            state.shutdown = true
-            return true
-        }
-        if changed {
-            logger.debug("consumer shutting down")
-            notifyAll()
-        }
+        shutdown(leaveGroup: true)
     }
 
     /// Stops like a killed process would: no LeaveGroup, connections just close. For tests.
     func simulateCrash() {
-        state.withLock { $0.leaveOnShutdown = false }
-        triggerGracefulShutdown()
+        shutdown(leaveGroup: false)
+    }
+
+    private func shutdown(leaveGroup: Bool) {
+        let (changed, _) = state.withLock { $0.withMembership { $0.shutdown(leaveGroup: leaveGroup) } }
+        if changed {
+            logger.debug("consumer shutting down")
+            notifyAll()
+        }
     }
 
     public func run() async throws {
@@ -75,7 +75,7 @@ public final class KafkaConsumer: Service, Sendable {
         logger.debug("consumer stopped")
     }
 
-    var isShutdown: Bool { state.withLock { $0.shutdown } || Task.isCancelled }
+    var isShutdown: Bool { state.withLock { $0.isShutdown } || Task.isCancelled }
 
     /// Returns buffered messages (at most `maxMessages`) at once, or waits up to `maxWait` for some; may return an
     /// empty batch (still with assignment and progress). Throws `.shutdown` once the consumer has stopped and its
@@ -90,7 +90,7 @@ public final class KafkaConsumer: Service, Sendable {
                 // The fetcher pauses above the resume level; wake it when this poll brought the buffer down to it.
                 let fetcherWaits =
                     state.buffer.count + batch.messages.count > resumeLevel && state.buffer.count <= resumeLevel
-                return (batch, state.shutdown, fetcherWaits)
+                return (batch, state.isShutdown, fetcherWaits)
             }
             if !batch.messages.isEmpty {
                 if fetcherWaits { fetchWake.notifyAll() }
@@ -110,14 +110,10 @@ public final class KafkaConsumer: Service, Sendable {
             throw KafkaError(.configuration, "commit needs a group subscription")
         }
         guard !offsets.isEmpty else { return }
-        let snapshot = state.withLock { state in
-            (state.stable, state.generation, state.memberID, state.coordinator, Set(state.assignment), state.shutdown)
-        }
-        let (stable, generation, memberID, coordinator, owned, _) = snapshot
-        guard stable, let coordinator else {
+        guard let context = state.withLock({ $0.membership.commitContext }) else {
             throw KafkaError(.rebalanceInProgress, "cannot commit while the group is rebalancing")
         }
-        let notOwned = offsets.keys.filter { !owned.contains($0) }
+        let notOwned = offsets.keys.filter { !context.assignment.contains($0) }
         guard notOwned.isEmpty else {
             throw KafkaError(
                 .rebalanceInProgress, "cannot commit \(notOwned.sorted()): not assigned to this member any more")
@@ -125,22 +121,17 @@ public final class KafkaConsumer: Service, Sendable {
         var byTopic: [String: [(partition: Int32, offset: Int64)]] = [:]
         for (tp, offset) in offsets { byTopic[tp.topic, default: []].append((Int32(tp.partition), offset)) }
         let request = OffsetCommitRequest(
-            groupID: groupID, generationID: generation, memberID: memberID,
+            groupID: groupID, generationID: context.generation, memberID: context.memberID,
             topics: byTopic.map { (name: $0.key, partitions: $0.value) })
-        let response = try await cluster.send(request, to: coordinator, role: .commit)
+        let response = try await cluster.send(request, to: context.coordinator, role: .commit)
         for topic in response.topics {
             for p in topic.partitions where p.errorCode != 0 {
+                report(state.withLock { $0.withMembership { $0.commitFailed(p.errorCode, context: context) } })
                 switch p.errorCode {
                 case 22, 27:
-                    requestRejoin(resetMember: false, reason: "commit: \(KafkaError.brokerErrorName(p.errorCode))")
                     throw KafkaError(.rebalanceInProgress, "commit rejected: the group is rebalancing (error \(p.errorCode))")
                 case 25:
-                    requestRejoin(resetMember: true, reason: "commit: UNKNOWN_MEMBER_ID")
                     throw KafkaError(.rebalanceInProgress, "commit rejected: this member left the group (error 25)")
-                case let code where KafkaError.coordinatorCodes.contains(code):
-                    state.withLock { $0.coordinator = nil }
-                    requestRejoin(resetMember: false, reason: "commit: coordinator moved")
-                    throw KafkaError.broker(code, "commit to \(topic.name)-\(p.partition)")
                 default:
                     throw KafkaError.broker(p.errorCode, "commit to \(topic.name)-\(p.partition)")
                 }
@@ -148,17 +139,13 @@ public final class KafkaConsumer: Service, Sendable {
         }
     }
 
-    func requestRejoin(resetMember: Bool, reason: String) {
-        let changed = state.withLock { state -> Bool in
-            if resetMember { state.memberID = "" }
-            guard !state.rejoinNeeded else { return false }
-            state.rejoinNeeded = true
-            return true
-        }
-        if changed {
+    /// Logs a membership change from a heartbeat or commit and wakes the loops it concerns.
+    func report(_ outcome: (GroupMembership.Change, assignmentChanged: Bool)) {
+        if case .rebalance(let reason) = outcome.0 {
             logger.info("consumer group rebalance needed", metadata: ["reason": "\(reason)"])
             control.notifyAll()
         }
+        if outcome.assignmentChanged { notifyAll() }
     }
 }
 
