@@ -35,7 +35,7 @@ public struct APIGateway: Sendable {
     }
 
     public struct Dependencies: Sendable {
-        public var store: any EmoStore
+        public var store: any AccountStore & PlacementStore
         public var signer: TokenSigner
         public var channels: ChannelRegistry?
         public var registry: PrometheusCollectorRegistry
@@ -52,7 +52,7 @@ public struct APIGateway: Sendable {
         public var onServerRunning: @Sendable (Int) async -> Void
 
         public init(
-            store: any EmoStore, signer: TokenSigner, channels: ChannelRegistry?, registry: PrometheusCollectorRegistry,
+            store: any AccountStore & PlacementStore, signer: TokenSigner, channels: ChannelRegistry?, registry: PrometheusCollectorRegistry,
             logger: Logger, ingest: IngestController? = nil, log: (any EventLog)? = nil, stats: PipelineStats? = nil,
             drain: (@Sendable (String) async throws -> Bool)? = nil,
             beforeServerStarts: @escaping @Sendable () async throws -> Void = {},

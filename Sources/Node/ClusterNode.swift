@@ -29,7 +29,7 @@ public struct ClusterNode: Sendable {
     public struct Dependencies: Sendable {
         /// Where the bursts are; nil: a node that only admits viewers (placement without a pipeline).
         public var log: (any EventLog)?
-        public var store: any EmoStore
+        public var store: any PlacementStore
         public var signer: TokenSigner
         public var channels: ChannelRegistry?
         /// Registers the node once it listens and keeps it live.
@@ -42,7 +42,7 @@ public struct ClusterNode: Sendable {
         public var onListening: @Sendable (Listening) async -> Void
 
         public init(
-            log: (any EventLog)?, store: any EmoStore, signer: TokenSigner, channels: ChannelRegistry?,
+            log: (any EventLog)?, store: any PlacementStore, signer: TokenSigner, channels: ChannelRegistry?,
             heartbeat: NodeHeartbeat, registry: PrometheusCollectorRegistry, logger: Logger,
             beforeServerStarts: @escaping @Sendable () async throws -> Void = {},
             onListening: @escaping @Sendable (Listening) async -> Void = { _ in }
