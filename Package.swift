@@ -270,7 +270,7 @@ let package = Package(
         .testTarget(name: "AccountsTests", dependencies: ["Accounts"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EmoStreamCLITests",
-            dependencies: ["EmoStreamCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EmoStreamCLI"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -20,7 +20,7 @@ import Publisher
 struct Options {
     var channels = 1000
     var windows = 100
-    var partitions = 8
+    var partitions = PipelineTopics.defaultReactionPartitions
     var emojis = 3
 
     init(_ arguments: [String]) {

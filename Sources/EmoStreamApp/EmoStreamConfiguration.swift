@@ -78,7 +78,7 @@ public struct NodesConfiguration: Sendable {
     /// Node i listens on `basePort + i`; 0 gives every node a free port.
     public var basePort: Int = 8081
     /// Viewers each node accepts.
-    public var capacity: Int = 10_000
+    public var capacity: Int = NodeServer.Configuration.defaultCapacity
     /// Replay ring, viewer buffer and stall timeout of every node's hub (its name is the node's).
     public var hub = BurstHub.Configuration(node: "")
 

@@ -3,6 +3,9 @@ import EmoCore
 import Foundation
 import LoadGen
 
+/// The load generator's defaults: the original scaletest.
+let loadDefaults = LoadGenerator.Configuration()
+
 struct LoadGenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadgen",
@@ -15,22 +18,22 @@ struct LoadGenCommand: AsyncParsableCommand {
             """)
 
     @Option(help: Setting.url.help("Base URL of the API"))
-    var url: String = Setting.url.value("http://127.0.0.1:8080")
+    var url: String = Setting.url.value(loadDefaults.url)
 
     @Option(help: "😀 per tick.")
-    var happy: Int = 300
+    var happy: Int = loadDefaults.mix[0].count
 
     @Option(help: "😢 per tick.")
-    var sad: Int = 200
+    var sad: Int = loadDefaults.mix[1].count
 
     @Option(help: "Time between ticks, e.g. 500ms.")
-    var interval: DurationArgument = DurationArgument(.milliseconds(500))
+    var interval: DurationArgument = DurationArgument(loadDefaults.interval)
 
     @Option(help: "Simulated users the reactions come from.")
-    var users: Int = 1000
+    var users: Int = loadDefaults.users
 
     @Option(help: "Events per POST.")
-    var batchSize: Int = 500
+    var batchSize: Int = loadDefaults.batchSize
 
     @Option(help: "Stop after this long, e.g. 30s (default: until Ctrl-C).")
     var duration: DurationArgument?

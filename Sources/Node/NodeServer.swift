@@ -19,8 +19,10 @@ public enum NodeServer {
         /// stalled viewer hold megabytes before the hub notices.
         public var viewerSocketSendBuffer: Int
 
+        public static let defaultCapacity = 10_000
+
         public init(
-            name: String, host: String = "127.0.0.1", port: Int, capacity: Int = 10_000,
+            name: String, host: String = "127.0.0.1", port: Int, capacity: Int = Configuration.defaultCapacity,
             viewerSocketSendBuffer: Int = 64 * 1024
         ) {
             self.name = name
