@@ -12,6 +12,7 @@ medians and the ratio of each binary to the first (the baseline), so that both a
 Needs wrk (Debian's package). Standard library only otherwise.
 """
 import argparse, json, os, random, re, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
+from emostream_http import post
 import urllib.request
 
 
@@ -19,14 +20,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def post(url, body, token=None):
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    data = json.dumps(body).encode() if body is not None else b""
-    return json.load(urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers, method="POST")))
 
 
 def metric(api, name):

@@ -6,6 +6,7 @@ window_end to its arrival at the viewer, and prints p50/p90/p99/max after --wind
 Something must be sending reactions meanwhile (e.g. `emostream loadgen`). Standard library only.
 """
 import argparse, datetime, json, statistics, threading, time, urllib.request
+from emostream_http import post
 
 
 def parse_ms(text):
@@ -28,14 +29,6 @@ def viewer(url, windows, samples, lock):
             got += 1
             if got >= windows:
                 return
-
-
-def post(url, body, token=None):
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    data = json.dumps(body).encode() if body is not None else b""
-    return json.load(urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers, method="POST")))
 
 
 def main():

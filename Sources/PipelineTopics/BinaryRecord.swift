@@ -1,4 +1,5 @@
 import EventLog
+import Foundation
 import NIOCore
 
 /// Primitives of the pipeline's binary record formats: big-endian integers and strings prefixed with their UTF-8
@@ -38,8 +39,33 @@ extension ByteBuffer {
     }
 }
 
-/// The first byte of every binary record: its format version. Records of the release before binary formats were
+/// The first byte of every binary record is its format version. Records of the release before binary formats were
 /// JSON objects, which start with `{`, and are still read.
 enum RecordFormat {
     static let legacyJSON = UInt8(ascii: "{")
+
+    /// Decodes a record of format `version` with `current` (which must read the whole record), or a legacy JSON
+    /// record with `legacy`; any other first byte is an unknown version.
+    static func decode<Value>(
+        _ buffer: ByteBuffer, version: UInt8, current: (inout ByteBuffer) throws(RecordDecodingError) -> Value,
+        legacy: (ByteBuffer) throws -> Value
+    ) throws(RecordDecodingError) -> Value {
+        var buffer = buffer
+        let first = try buffer.readRecordInteger(as: UInt8.self)
+        switch first {
+        case version:
+            let value = try current(&buffer)
+            try buffer.requireFullyRead()
+            return value
+        case legacyJSON:
+            buffer.moveReaderIndex(to: buffer.readerIndex - 1)
+            do {
+                return try legacy(buffer)
+            } catch {
+                throw RecordDecodingError("legacy JSON record: \(error)")
+            }
+        default:
+            throw .unknownVersion(first)
+        }
+    }
 }

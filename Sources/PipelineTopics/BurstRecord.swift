@@ -58,10 +58,7 @@ public struct BurstRecordCodec: RecordCodec {
     }
 
     public func decode(_ buffer: ByteBuffer) throws(RecordDecodingError) -> BurstRecord {
-        var buffer = buffer
-        let version = try buffer.readRecordInteger(as: UInt8.self)
-        switch version {
-        case Self.version:
+        try RecordFormat.decode(buffer, version: Self.version) { buffer throws(RecordDecodingError) in
             let channel = try buffer.readRecordString()
             let seq = try buffer.readRecordInteger(as: UInt64.self)
             let start = try buffer.readRecordInteger(as: Int64.self)
@@ -70,18 +67,8 @@ public struct BurstRecordCodec: RecordCodec {
             guard total >= 0 else { throw RecordDecodingError("a negative total") }
             let length = Int(try buffer.readRecordInteger(as: UInt32.self))
             guard let frame = buffer.readSlice(length: length) else { throw .truncated }
-            try buffer.requireFullyRead()
             return BurstRecord(
                 channel: channel, seq: seq, windowStart: start, windowEnd: end, total: Int(total), frame: frame)
-        case RecordFormat.legacyJSON:
-            buffer.moveReaderIndex(to: buffer.readerIndex - 1)
-            do {
-                return BurstRecord(try JSONDecoder().decode(Burst.self, from: buffer))
-            } catch {
-                throw RecordDecodingError("legacy JSON burst: \(error)")
-            }
-        default:
-            throw .unknownVersion(version)
-        }
+        } legacy: { BurstRecord(try JSONDecoder().decode(Burst.self, from: $0)) }
     }
 }

@@ -42,22 +42,8 @@ public struct ProcessorReportCodec: RecordCodec {
     }
 
     public func decode(_ buffer: ByteBuffer) throws(RecordDecodingError) -> ProcessorReport {
-        var buffer = buffer
-        let version = try buffer.readRecordInteger(as: UInt8.self)
-        switch version {
-        case Self.version:
-            let report = try Self.decodeVersion1(&buffer)
-            try buffer.requireFullyRead()
-            return report
-        case RecordFormat.legacyJSON:
-            buffer.moveReaderIndex(to: buffer.readerIndex - 1)
-            do {
-                return try JSONDecoder().decode(ProcessorReport.self, from: buffer)
-            } catch {
-                throw RecordDecodingError("legacy JSON report: \(error)")
-            }
-        default:
-            throw .unknownVersion(version)
+        try RecordFormat.decode(buffer, version: Self.version, current: Self.decodeVersion1) {
+            try JSONDecoder().decode(ProcessorReport.self, from: $0)
         }
     }
 

@@ -22,25 +22,12 @@ public struct ReactionCodec: RecordCodec {
     }
 
     public func decode(_ buffer: ByteBuffer) throws(RecordDecodingError) -> Reaction {
-        var buffer = buffer
-        let version = try buffer.readRecordInteger(as: UInt8.self)
-        switch version {
-        case Self.version:
+        try RecordFormat.decode(buffer, version: Self.version) { buffer throws(RecordDecodingError) in
             let userID = try buffer.readRecordString()
             let emoji = try buffer.readRecordString()
             let timestamp = try buffer.readRecordInteger(as: Int64.self)
             let channel = try buffer.readRecordString()
-            try buffer.requireFullyRead()
             return Reaction(userID: userID, emoji: emoji, clientTimestamp: timestamp, channel: channel)
-        case RecordFormat.legacyJSON:
-            buffer.moveReaderIndex(to: buffer.readerIndex - 1)
-            do {
-                return try JSONDecoder().decode(Reaction.self, from: buffer)
-            } catch {
-                throw RecordDecodingError("legacy JSON reaction: \(error)")
-            }
-        default:
-            throw .unknownVersion(version)
-        }
+        } legacy: { try JSONDecoder().decode(Reaction.self, from: $0) }
     }
 }
