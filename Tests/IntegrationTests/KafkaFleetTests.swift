@@ -35,6 +35,39 @@ struct KafkaFleetTests {
         }
     }
 
+    @Test func processorAndPublisherServeHealthAndMetricsOnTheirMetricsPort() async throws {
+        let environment = [
+            "EMOSTREAM_KAFKA_BROKERS": KafkaFleet.brokers!, "EMOSTREAM_KAFKA_PREFIX": "t\(UInt32.random(in: 0...UInt32.max))-",
+        ]
+        let processor = try RoleProcess.start(
+            ["processor", "--name", "processor-m", "--metrics-port", "0"], environment: environment,
+            readyPrefix: "EmoStream processor metrics: ")
+        defer { processor.kill() }
+        let publisher = try RoleProcess.start(
+            ["publisher", "--metrics-port", "0"], environment: environment, readyPrefix: "EmoStream publisher metrics: ")
+        defer { publisher.kill() }
+        for (process, role, series) in [
+            (processor, "processor", "emostream_processor_reports_total"),
+            (publisher, "publisher", "emostream_bursts_published_total"),
+        ] {
+            let metricsURL = try await process.ready()
+            let base = String(metricsURL.dropLast("/metrics".count))
+            let health = try await request(.GET, base + "/healthz", contentType: nil)
+            #expect(health.status == 200)
+            #expect(health.json["role"] as? String == role)
+            // The role's own series, once its consumer reported or published something (a processor reports progress
+            // once per window even when idle; the publisher's counter exists from the start).
+            let text = try await withTimeout(seconds: 30) {
+                while true {
+                    let metrics = try await request(.GET, metricsURL, contentType: nil)
+                    if metrics.status == 200, metrics.text.contains(series) { return metrics.text }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            #expect(text.contains(series))
+        }
+    }
+
     @Test func reactionsOfTwoChannelsThroughBothIngestServersReachEveryNodeExactlyOnceAcrossAKilledProcessor() async throws {
         let fleet = try await KafkaFleet.start()
         defer { fleet.stop() }
