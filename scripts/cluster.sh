@@ -72,8 +72,10 @@ up() {
     "$BIN" topics create >"$DIR/logs/topics.log" 2>&1
     start gateway "EmoStream gateway ready" gateway --port "$PORT"
     for i in 1 2 3; do start "node-$i" "EmoStream node ready" node --name "node-$i" --port $((PORT + i)); done
-    for i in 1 2; do start "processor-$i" "EmoStream processor ready" processor --name "processor-$i"; done
-    start publisher "EmoStream publisher ready" publisher
+    for i in 1 2; do
+        start "processor-$i" "EmoStream processor ready" processor --name "processor-$i" --metrics-port $((PORT + 20 + i))
+    done
+    start publisher "EmoStream publisher ready" publisher --metrics-port $((PORT + 20))
     for i in 1 2; do start "ingest-$i" "EmoStream ingest ready" ingest --port $((PORT + 10 + i)); done
 
     cat <<EOT
@@ -81,7 +83,8 @@ EmoStream fleet is up (logs in $DIR/logs):
   web app and API (gateway):  http://127.0.0.1:$PORT/   operator page: http://127.0.0.1:$PORT/admin (password: $EMOSTREAM_ADMIN_PASSWORD)
   ingest servers:             http://127.0.0.1:$((PORT + 11))/api/emojis  http://127.0.0.1:$((PORT + 12))/api/emojis
   nodes:                      http://127.0.0.1:$((PORT + 1))  http://127.0.0.1:$((PORT + 2))  http://127.0.0.1:$((PORT + 3))
-  processors:                 processor-1, processor-2 (consumer group of the emoji topic); publisher: 1
+  processors:                 processor-1, processor-2 (consumer group of the emoji topic), metrics on :$((PORT + 21)) :$((PORT + 22))
+  publisher:                  metrics on http://127.0.0.1:$((PORT + 20))/metrics
   Kafka:                      $EMOSTREAM_KAFKA_BROKERS      PostgreSQL: $EMOSTREAM_DATABASE_URL
 Stop it with: scripts/cluster.sh down
 EOT
