@@ -166,7 +166,7 @@ public enum NodeServer {
         let subscription = hub.subscribe(channel: viewer.channel, after: viewer.after)
         let hello = helloMessage(node: hub.configuration.node, channel: viewer.channel, seq: subscription.lastSeq)
         let headers: HTTPFields = [
-            .contentType: "text/event-stream", .cacheControl: "no-cache",
+            .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache",
             HTTPField.Name("X-Accel-Buffering")!: "no",
         ]
         return Response(

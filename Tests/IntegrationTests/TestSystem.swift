@@ -179,6 +179,11 @@ func connectSSE(_ url: String, client: HTTPClient = .shared) -> (Inbox, Task<Voi
     let task = Task {
         defer { inbox.continuation.finish() }
         let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(3600))
+        // Declared UTF-8, so that generic HTTP clients do not decode the emojis as Latin-1.
+        let contentType = response.headers.first(name: "content-type")
+        guard response.status != .ok || contentType == "text/event-stream; charset=utf-8" else {
+            throw SSEContentTypeError(contentType: contentType)
+        }
         var pending = ""
         for try await buffer in response.body {
             pending += String(buffer: buffer)
@@ -190,6 +195,10 @@ func connectSSE(_ url: String, client: HTTPClient = .shared) -> (Inbox, Task<Voi
         }
     }
     return (inbox, task)
+}
+
+struct SSEContentTypeError: Error {
+    var contentType: String?
 }
 
 struct HTTPResult: Sendable {
