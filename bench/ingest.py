@@ -92,14 +92,19 @@ def run_once(binary, args, workdir):
             capture_output=True, text=True, check=True).stdout
         elapsed = time.time() - started
         non2xx = int(re.search(r"Non-2xx or 3xx responses: (\d+)", out).group(1)) if "Non-2xx" in out else 0
-        accepted = metric(api, "emostream_reactions_accepted_total")
+        # Requests still in the server when wrk stopped may be accepted after it did: read the counter again until
+        # the bursts have caught up with it, then once more after another window.
         deadline = time.time() + 60
-        while viewer.total < accepted and time.time() < deadline:
+        accepted = metric(api, "emostream_reactions_accepted_total")
+        while viewer.total != accepted and time.time() < deadline:
             time.sleep(0.2)
+            accepted = metric(api, "emostream_reactions_accepted_total")
         time.sleep(2.5)  # one more window: anything counted twice would show up
+        accepted = metric(api, "emostream_reactions_accepted_total")
         seqs = viewer.seqs
         return {
-            "accepted": accepted, "counted": viewer.total, "seconds": elapsed, "rate": accepted / elapsed,
+            "accepted": accepted, "counted": viewer.total, "seconds": elapsed,
+            "rate": accepted / args.duration,
             "non2xx": non2xx, "gapless": seqs == list(range(seqs[0], seqs[0] + len(seqs))) if seqs else False,
         }
     finally:
