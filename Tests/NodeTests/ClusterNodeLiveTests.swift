@@ -47,7 +47,7 @@ import Testing
 
                 let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(60))
                 #expect(response.status == .ok)
-                #expect(response.headers.first(name: "content-type") == "text/event-stream")
+                #expect(response.headers.first(name: "content-type") == "text/event-stream; charset=utf-8")
                 let events = ServerSentEvents(response.body)
                 try await withThrowingTaskGroup(of: Void.self) { reading in
                     reading.addTask { try await events.read() }
