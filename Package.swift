@@ -245,6 +245,17 @@ let package = Package(
             path: "Sources/Bench",
             swiftSettings: swiftSettings
         ),
+        // Helpers the component test targets share (services around a body, deadlines, a throwaway SQLite store).
+        .target(
+            name: "EmoTestSupport",
+            dependencies: [
+                "EmoStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/EmoTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "EmoCoreTests", dependencies: ["EmoCore"], swiftSettings: swiftSettings),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"], swiftSettings: swiftSettings),
         .testTarget(
@@ -308,7 +319,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "EmoCore", "EventLog", "PipelineTopics", "EmoStore", "Accounts",
+                "Node", "EmoCore", "EventLog", "PipelineTopics", "EmoStore", "Accounts", "EmoTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -324,7 +335,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "EmoCore", "EmoStore", "Accounts",
+                "Gateway", "EmoCore", "EmoStore", "Accounts", "EmoTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -336,7 +347,7 @@ let package = Package(
         .testTarget(
             name: "KafkaLogTests",
             dependencies: [
-                "KafkaLog", "KafkaWire", "EventLog", "EmoCore", "PipelineTopics",
+                "KafkaLog", "KafkaWire", "EventLog", "EmoCore", "PipelineTopics", "EmoTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import EmoTestSupport
 import Accounts
 import EmoStore
 import Foundation
@@ -8,7 +9,7 @@ import Testing
 /// Accounts, placement and health of an `APIGateway` over a real SQLite store and token signer.
 @Suite struct APIGatewayTests {
     @Test func registerThenLoginGivesASessionToken() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             try await withGateway(store: store) { client, _ in
                 let registered = try await post(
                     client, "/api/register", json: #"{"name":"asha","password":"correct horse","tier":2}"#)
@@ -34,7 +35,7 @@ import Testing
 
     @Test(arguments: [#"{"name":"asha","password":"wrong horse"}"#, #"{"name":"nobody","password":"correct horse"}"#])
     func aWrongPasswordOrUnknownNameGets401(credentials: String) async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             try await withGateway(store: store) { client, _ in
                 _ = try await registerAndLogin(client, "asha")
                 let login = try await post(client, "/api/login", json: credentials)
@@ -47,7 +48,7 @@ import Testing
     }
 
     @Test func connectWithoutALiveNodeGets503NoCapacity() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             try await withGateway(store: store) { client, _ in
                 let token = try await registerAndLogin(client, "asha")
                 let response = try await post(client, "/api/connect", bearer: token)
@@ -59,7 +60,7 @@ import Testing
     }
 
     @Test func connectPlacesTheViewerOnALiveNodeWithASignedTicket() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             try await store.registerNode(
                 name: "n1", wsURL: "ws://n1.test:9001/ws", sseURL: "http://n1.test:9001/events", capacity: 10, now: Date())
             try await withGateway(store: store) { client, _ in
@@ -90,7 +91,7 @@ import Testing
     }
 
     @Test func aTierAllowsItsNumberOfDevices() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             try await store.registerNode(
                 name: "n1", wsURL: "ws://n1.test/ws", sseURL: "http://n1.test/events", capacity: 10, now: Date())
             try await withGateway(store: store) { client, _ in
@@ -107,7 +108,7 @@ import Testing
 
     @Test(arguments: [(nil, "missing_token"), ("garbage", "invalid_token")] as [(String?, String)])
     func connectWithoutAValidTokenGets401(token: String?, code: String) async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             try await withGateway(store: store) { client, _ in
                 let response = try await post(client, "/api/connect", bearer: token)
                 #expect(response.status == .unauthorized)
@@ -118,7 +119,7 @@ import Testing
     }
 
     @Test func healthzCountsLiveNodes() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             try await withGateway(store: store) { client, _ in
                 let before = try await client.execute(uri: "/healthz", method: .get)
                 #expect(before.status == .ok)

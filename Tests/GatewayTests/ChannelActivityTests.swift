@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoCore
 import EmoStore
 import Foundation
@@ -17,7 +18,7 @@ import Testing
     }
 
     @Test func ratesAverageTheBurstsOfTheLastSpan() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             let activity = activity(store: store)
             activity.record(channel: "main", windowEnd: now - 2_000, total: 50, now: now)
             activity.record(channel: "main", windowEnd: now - 1_000, total: 30, now: now)
@@ -30,7 +31,7 @@ import Testing
     }
 
     @Test func aBurstOlderThanTheSpanCountsForNothing() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             let activity = activity(store: store)
             activity.record(channel: "old", windowEnd: now - 60_000, total: 1_000, now: now)
             #expect(activity.rates(now: now)["old"] == nil)
@@ -38,7 +39,7 @@ import Testing
     }
 
     @Test func keepsAtMostMaxBurstsPerChannel() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             let activity = activity({ $0.maxBurstsPerChannel = 3 }, store: store)
             for offset in 1...5 as ClosedRange<EpochMillis> {
                 activity.record(channel: "main", windowEnd: now - 1_000 + offset, total: 10, now: now)
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func forgetsTheLeastRecentlyActiveChannelBeyondMaxChannels() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             let activity = activity({ $0.maxChannels = 2 }, store: store)
             activity.record(channel: "a", windowEnd: now - 3_000, total: 10, now: now)
             activity.record(channel: "b", windowEnd: now - 2_000, total: 10, now: now)
@@ -62,7 +63,7 @@ import Testing
     }
 
     @Test func theListOrdersLiveChannelsByViewersThenReactions() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             let date = Date()
             try await store.registerNode(name: "n1", wsURL: "ws://n1.test/ws", sseURL: "http://n1.test/events", capacity: 10, now: date)
             _ = try await store.createUser(name: "viewer", passwordHash: "h", tier: .one)
@@ -81,7 +82,7 @@ import Testing
 
     @Test(arguments: ["0", "1001", "-1", "ten"])
     func theChannelListRejectsALimitOutside1To1000(limit: String) async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             try await withGateway(store: store) { client, _ in
                 let response = try await client.execute(uri: "/api/channels?limit=\(limit)", method: .get)
                 #expect(response.status == .badRequest)
@@ -91,7 +92,7 @@ import Testing
     }
 
     @Test func theChannelListHonoursItsLimit() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             try await withGateway(store: store) { client, gateway in
                 let wall = EpochMillis.now()
                 gateway.activity.record(channel: "busy", windowEnd: wall, total: 100, now: wall)

@@ -1,5 +1,6 @@
 import Accounts
 import EmoStore
+import EmoTestSupport
 import Foundation
 import Logging
 import Gateway
@@ -9,26 +10,8 @@ import NIOCore
 import Prometheus
 import Testing
 
-let quietLogger = Logger(label: "gateway-tests", factory: { _ in SwiftLogNoOpLogHandler() })
 
 let testSigner = TokenSigner(secret: Array("gateway-tests-secret-0123456789abcdef".utf8))
-
-/// A fresh, migrated SQLite store in a directory of the test's own, closed and deleted afterwards.
-func withStore<T: Sendable>(_ body: (SQLiteEmoStore) async throws -> T) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let store = SQLiteEmoStore(path: directory.appendingPathComponent("store.sqlite").path, logger: quietLogger)
-    do {
-        try await store.migrate()
-        let result = try await body(store)
-        try await store.close()
-        return result
-    } catch {
-        try? await store.close()
-        throw error
-    }
-}
 
 
 /// An `APIGateway` as `emostream gateway` builds it, over `store`, tested through its server's router.

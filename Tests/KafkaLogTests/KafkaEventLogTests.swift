@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoCore
 import EventLog
 import Foundation
@@ -62,7 +63,7 @@ import Testing
         try await withRunning(log) {
             try await log.ensureTopic(PipelineTopics.reactions, partitions: 2)
             try await log.append(sent, to: PipelineTopics.reactions)
-            try await withDeadline("the consume loop to read everything and end") {
+            try await withDeadline("the consume loop to read everything and end", seconds: 90) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         try await log.consume(

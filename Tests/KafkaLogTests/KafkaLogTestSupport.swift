@@ -1,4 +1,5 @@
 import EventLog
+import EmoTestSupport
 import Foundation
 import KafkaLog
 import KafkaWire
@@ -46,42 +47,7 @@ let testLogger: Logger = {
 
 /// Runs the log (a `Service`: its producers send only while it runs) around `body`, then shuts it down gracefully.
 func withRunning<T: Sendable>(_ log: KafkaEventLog, _ body: () async throws -> T) async throws -> T {
-    let group = ServiceGroup(services: [log], logger: testLogger)
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        let result: T
-        do {
-            result = try await body()
-        } catch {
-            await group.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return result
-    }
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Guards a wait on something that must happen, so that a broken build fails instead of hanging. Never used to
-/// order events.
-func withDeadline<T: Sendable>(
-    _ what: String, seconds: Int = 90, _ operation: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw TimedOut(what: what)
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
+    try await withServices([log], logger: testLogger, body)
 }
 
 /// Polls `reader` until `done` holds on everything read, within `limit` (a safety net, not a timing assertion

@@ -1,3 +1,4 @@
+import EmoTestSupport
 import EmoCore
 import NIOCore
 import Node

@@ -1,3 +1,4 @@
+import EmoTestSupport
 import AsyncHTTPClient
 import EmoCore
 import EmoStore
@@ -14,7 +15,7 @@ import Testing
 /// viewer sees over SSE.
 @Suite struct ClusterNodeLiveTests {
     @Test func aViewerWithATicketReceivesTheHelloThenEachBurstAsOneEvent() async throws {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             let log = EmbeddedEventLog()
             for spec in PipelineTopics.specs(reactionPartitions: 1) { try await log.ensureTopic(spec) }
             let (listenings, listened) = AsyncStream.makeStream(of: ClusterNode.Listening.self)

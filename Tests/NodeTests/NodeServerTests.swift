@@ -1,3 +1,4 @@
+import EmoTestSupport
 import Accounts
 import EmoStore
 import Foundation
@@ -15,7 +16,7 @@ import Testing
     func withNode<T: Sendable>(
         _ test: @escaping @Sendable (any TestClientProtocol, BurstHub, SQLiteEmoStore) async throws -> T
     ) async throws -> T {
-        try await withStore { store in
+        try await withSQLiteStore { store in
             let hub = BurstHub(configuration: .init(node: "n1"), metrics: NOOPMetricsHandler.instance)
             let admission = TicketAdmission(node: "n1", store: store, signer: testSigner, logger: quietLogger)
             let app = NodeServer.buildApplication(
