@@ -4,8 +4,7 @@ import Logging
 
 /// Options of the fleet roles that run as their own processes over a shared store.
 struct FleetOptions: ParsableArguments {
-    @Option(help: Setting.host.help("Address to listen on"))
-    var host: String = Setting.host.value(defaults.host)
+    @OptionGroup var host: HostOptions
 
     @Option(help: Setting.publicHost.help("Host put in the URLs handed to viewers; without it, the --host"))
     var publicHost: String? = Setting.publicHost.string
@@ -19,7 +18,7 @@ struct FleetOptions: ParsableArguments {
 
     func configuration() throws -> EmoStreamConfiguration {
         var configuration = EmoStreamConfiguration()
-        configuration.host = host
+        host.apply(to: &configuration)
         configuration.publicHost = publicHost
         configuration.dataDirectory = dataDir
         accounts.apply(to: &configuration)

@@ -6,9 +6,6 @@ import Logging
 
 /// `--metrics-port` of the worker roles (`processor`, `publisher`), which serve no API of their own.
 struct MetricsPortOptions: ParsableArguments {
-    @Option(help: Setting.host.help("Address the metrics server listens on"))
-    var host: String = Setting.host.value(defaults.host)
-
     @Option(help: Setting.metricsPort.help("Port of /healthz and /metrics; 0 picks a free port; without it, none"))
     var metricsPort: Int? = Setting.metricsPort.string.flatMap(Int.init)
 
@@ -19,7 +16,6 @@ struct MetricsPortOptions: ParsableArguments {
     }
 
     func apply(to configuration: inout EmoStreamConfiguration) {
-        configuration.host = host
         configuration.metricsPort = metricsPort
     }
 }
@@ -30,8 +26,7 @@ struct IngestCommand: AsyncParsableCommand {
         abstract: "An ingest server alone: POST /api/emojis produced to the emoji topic on Kafka.",
         discussion: "Run as many as you like behind a load balancer; each needs --kafka.")
 
-    @Option(help: Setting.host.help("Address to listen on"))
-    var host: String = Setting.host.value(defaults.host)
+    @OptionGroup var host: HostOptions
 
     @Option(help: Setting.ingestPort.help("Port to listen on; 0 picks a free port"))
     var port: Int = Setting.ingestPort.value(IngestServer.Configuration().port)
@@ -63,7 +58,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = EmoStreamConfiguration()
-        configuration.host = host
+        host.apply(to: &configuration)
         configuration.log.partitions = partitions.partitions
         configuration.log.kafka = try kafka.required(role: "ingest", partitions: partitions.partitions)
         ingest.apply(to: &configuration)
@@ -91,6 +86,7 @@ struct ProcessorCommand: AsyncParsableCommand {
     @Option(help: Setting.window.help("Length of the tumbling windows, e.g. 2s or 500ms; the same for every processor"))
     var window: DurationArgument = Setting.window.value(DurationArgument(milliseconds: defaults.processor.window.lengthMillis))
 
+    @OptionGroup var host: HostOptions
     @OptionGroup var metrics: MetricsPortOptions
     @OptionGroup var partitions: PartitionOptions
     @OptionGroup var kafka: KafkaOptions
@@ -103,6 +99,7 @@ struct ProcessorCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = EmoStreamConfiguration()
+        host.apply(to: &configuration)
         metrics.apply(to: &configuration)
         configuration.log.partitions = partitions.partitions
         configuration.log.kafka = try kafka.required(role: "processor", partitions: partitions.partitions)
@@ -120,6 +117,7 @@ struct PublisherCommand: AsyncParsableCommand {
         discussion: "Run exactly one; after a restart it resumes the seq numbering from the bursts topic. Needs --kafka.")
 
     @OptionGroup var scale: ScaleOptions
+    @OptionGroup var host: HostOptions
     @OptionGroup var metrics: MetricsPortOptions
     @OptionGroup var partitions: PartitionOptions
     @OptionGroup var kafka: KafkaOptions
@@ -127,6 +125,7 @@ struct PublisherCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = EmoStreamConfiguration()
+        host.apply(to: &configuration)
         metrics.apply(to: &configuration)
         configuration.log.partitions = partitions.partitions
         configuration.log.kafka = try kafka.required(role: "publisher", partitions: partitions.partitions)

@@ -10,8 +10,7 @@ struct UpCommand: AsyncParsableCommand {
         abstract: "Start the whole system in one process on the embedded event log and an SQLite store (no Kafka, no database server).",
         discussion: "With --kafka the same process runs its pipeline on a Kafka cluster instead of the embedded log.")
 
-    @Option(help: Setting.host.help("Address to listen on"))
-    var host: String = Setting.host.value(defaults.host)
+    @OptionGroup var host: HostOptions
 
     @Option(help: Setting.port.help("API port: ingest, node list, health, metrics; 0 picks a free port"))
     var port: Int = Setting.port.value(defaults.gateway.server.port)
@@ -73,7 +72,7 @@ struct UpCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap(label: "emostream")
         var configuration = EmoStreamConfiguration()
-        configuration.host = host
+        host.apply(to: &configuration)
         configuration.gateway.server.port = port
         configuration.nodes.count = nodes
         configuration.nodes.basePort = nodeBasePort

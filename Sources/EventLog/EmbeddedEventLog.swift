@@ -79,14 +79,8 @@ public final class EmbeddedEventLog: EventLog {
         _ options: ConsumerOptions, _ body: (any LogConsumer) async throws -> Result
     ) async throws -> Result {
         let consumer = try makeConsumer(options)
-        do {
-            let result = try await body(consumer)
-            consumer.close()
-            return result
-        } catch {
-            consumer.close()
-            throw error
-        }
+        defer { consumer.close() }
+        return try await body(consumer)
     }
 
     /// A consumer whose membership lasts until ``EmbeddedConsumer/close()``: for tests that interleave several
