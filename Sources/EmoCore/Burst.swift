@@ -26,11 +26,15 @@ public struct Burst: Codable, Sendable, Hashable {
     public var total: Int
     /// Sorted by count, descending (ties by emoji, for a stable order).
     public var emojis: [EmojiCount]
+    /// A correction: reactions of an already published window that reached the publisher late (after a broker
+    /// stall or a processor's failover). Its counts add to the earlier burst(s) of the same window.
+    public var correction: Bool
 
     public init(
         channel: String, seq: UInt64, windowStart: EpochMillis, windowEnd: EpochMillis, total: Int,
-        emojis: [EmojiCount]
+        emojis: [EmojiCount], correction: Bool = false
     ) {
+        self.correction = correction
         self.channel = channel
         self.seq = seq
         self.windowStart = windowStart
@@ -43,7 +47,7 @@ public struct Burst: Codable, Sendable, Hashable {
     /// the window; types that scale to zero (floor mode) are left out of `emojis`.
     public init(
         channel: String, seq: UInt64, windowStart: EpochMillis, windowEnd: EpochMillis, counts: [String: Int],
-        scaleDown: ScaleDown
+        scaleDown: ScaleDown, correction: Bool = false
     ) {
         let emojis = counts.compactMap { emoji, count -> EmojiCount? in
             let scaled = scaleDown.scaled(count)
@@ -51,7 +55,7 @@ public struct Burst: Codable, Sendable, Hashable {
         }
         self.init(
             channel: channel, seq: seq, windowStart: windowStart, windowEnd: windowEnd,
-            total: counts.values.reduce(0, +), emojis: emojis)
+            total: counts.values.reduce(0, +), emojis: emojis, correction: correction)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -62,6 +66,7 @@ public struct Burst: Codable, Sendable, Hashable {
         case windowEnd = "window_end"
         case total
         case emojis
+        case correction
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -73,6 +78,7 @@ public struct Burst: Codable, Sendable, Hashable {
         try container.encode(ISO8601Millis.format(windowEnd), forKey: .windowEnd)
         try container.encode(total, forKey: .total)
         try container.encode(emojis, forKey: .emojis)
+        if correction { try container.encode(true, forKey: .correction) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -89,6 +95,7 @@ public struct Burst: Codable, Sendable, Hashable {
         windowEnd = endMillis
         total = try container.decode(Int.self, forKey: .total)
         emojis = try container.decode([EmojiCount].self, forKey: .emojis)
+        correction = try container.decodeIfPresent(Bool.self, forKey: .correction) ?? false
     }
 
     /// The JSON text frame sent to viewers, fields in a fixed order (`type` first).
@@ -101,7 +108,7 @@ public struct Burst: Codable, Sendable, Hashable {
             text += #"{"emoji_type":"# + JSONText.quoted(entry.emoji) + #","count":"# + String(entry.count)
             text += #","scaled":"# + String(entry.scaled) + "}"
         }
-        return text + "]}"
+        return text + (correction ? #"],"correction":true}"# : "]}")
     }
 }
 

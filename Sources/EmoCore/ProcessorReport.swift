@@ -35,13 +35,31 @@ public struct WindowCounts: Codable, Sendable, Hashable {
     }
 }
 
+/// One source partition's share of a window: the counts of the records at offsets `from ..< to` of that partition.
+///
+/// The offsets make a report a deterministic function of the log: the publisher keeps, per source partition, which
+/// offsets it has already counted (its ledger), so a contribution re-read by another processor after a rebalance is
+/// recognised as a duplicate, one that covers more of the log adds the difference, and one that arrives after its
+/// window was published becomes a correction. Reports of releases before offsets carry none (`nil`).
 public struct PartitionCounts: Codable, Sendable, Hashable {
     public var partition: Int
     /// channel → emoji → count.
     public var channels: [String: [String: Int]]
+    /// First offset of the partition these counts cover.
+    public var from: Int64?
+    /// One past the last offset these counts cover.
+    public var to: Int64?
 
-    public init(partition: Int, channels: [String: [String: Int]] = [:]) {
+    public init(partition: Int, channels: [String: [String: Int]] = [:], from: Int64? = nil, to: Int64? = nil) {
         self.partition = partition
         self.channels = channels
+        self.from = from
+        self.to = to
+    }
+
+    /// The offsets covered, when the report names them.
+    public var offsets: Range<Int64>? {
+        guard let from, let to, from <= to else { return nil }
+        return from..<to
     }
 }

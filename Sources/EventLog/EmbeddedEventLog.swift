@@ -92,9 +92,10 @@ public final class EmbeddedEventLog: EventLog {
         return EmbeddedConsumer(log: self, id: id, options: options)
     }
 
-    /// Records currently retained in a topic, per partition (for tests and metrics).
+    /// Items currently retained in a topic, per partition: the records' weights (``LogRecord/weight``; reactions for
+    /// the `emoji` topic), for tests and metrics.
     public func retainedCounts(of topic: String) -> [Int] {
-        state.withLock { state in state.topics[topic]?.partitions.map(\.records.count) ?? [] }
+        state.withLock { state in state.topics[topic]?.partitions.map(\.weight) ?? [] }
     }
 }
 

@@ -50,12 +50,28 @@ public struct TopicSpec: Sendable, Equatable {
         case prompt
     }
 
+    /// Which time a record's timestamp is.
+    public enum Timestamps: Sendable, Equatable {
+        /// The writer's (the record's own or the time of the append call).
+        case createTime
+        /// The log's, when it appends the record: timestamps then rise with offsets in each partition (up to small
+        /// inversions between concurrent appends), so a reader that has read a partition up to time T has seen every
+        /// record stamped before T − ε, however long a writer or the broker stalled. The embedded log always stamps
+        /// records that carry no timestamp this way; Kafka needs `message.timestamp.type=LogAppendTime`.
+        case logAppendTime
+    }
+
     public var name: String
     public var partitions: Int
     public var retention: Retention
     public var delivery: Delivery
+    public var timestamps: Timestamps
 
-    public init(name: String, partitions: Int, retention: Retention = .untilConsumed, delivery: Delivery = .prompt) {
+    public init(
+        name: String, partitions: Int, retention: Retention = .untilConsumed, delivery: Delivery = .prompt,
+        timestamps: Timestamps = .createTime
+    ) {
+        self.timestamps = timestamps
         self.name = name
         self.partitions = partitions
         self.retention = retention
@@ -70,6 +86,9 @@ public struct LogRecord: Sendable {
     public var timestamp: Int64?
     /// An explicit partition; `nil` partitions by key (murmur2, as Kafka's Java client) or round-robin.
     public var partition: Int?
+    /// How much of a partition's capacity the record takes in the embedded log: the items it holds (a record of a
+    /// whole ingest request weighs as many reactions as it holds), so that the bound stays one of items, not records.
+    public var weight: Int = 1
 
     public init(key: ByteBuffer? = nil, value: ByteBuffer, timestamp: Int64? = nil, partition: Int? = nil) {
         self.key = key

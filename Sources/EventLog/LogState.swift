@@ -5,17 +5,21 @@ struct StoredRecord {
     var key: ByteBuffer?
     var value: ByteBuffer
     var timestamp: Int64
+    var weight: Int
 }
 
 struct PartitionLog {
     var records: Deque<StoredRecord> = []
     /// Offset of `records.first`.
     var baseOffset: Int64 = 0
+    /// The records' total weight (what the capacity of an `untilConsumed` partition bounds).
+    var weight = 0
     var nextOffset: Int64 { baseOffset + Int64(records.count) }
 
     mutating func trim(below offset: Int64) -> Int {
         let count = Int(max(0, min(offset - baseOffset, Int64(records.count))))
         if count > 0 {
+            for record in records.prefix(count) { weight -= record.weight }
             records.removeFirst(count)
             baseOffset += Int64(count)
         }
@@ -123,14 +127,14 @@ struct LogState {
                 roundRobin &+= 1
             }
             targets.append(partition)
-            perPartition[partition] += 1
+            perPartition[partition] += max(1, record.weight)
         }
         if log.retention == .untilConsumed {
             for (partition, count) in perPartition.enumerated() where count > 0 {
                 guard count <= log.capacity else {
                     throw EventLogError.appendTooLarge(topic: topic, count: count, capacity: log.capacity)
                 }
-                if log.partitions[partition].records.count + count > log.capacity {
+                if log.partitions[partition].weight + count > log.capacity {
                     let id = makeID()
                     log.spaceWaiters[id] = signal
                     return .full(waiterID: id)
@@ -139,8 +143,10 @@ struct LogState {
         }
         let stamp = tick(now)
         for (record, partition) in zip(records, targets) {
+            let weight = max(1, record.weight)
             log.partitions[partition].records.append(
-                StoredRecord(key: record.key, value: record.value, timestamp: record.timestamp ?? stamp))
+                StoredRecord(key: record.key, value: record.value, timestamp: record.timestamp ?? stamp, weight: weight))
+            log.partitions[partition].weight += weight
         }
         if log.retention == .dropOldest {
             for index in log.partitions.indices where log.partitions[index].records.count > log.capacity {

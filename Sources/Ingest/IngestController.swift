@@ -113,7 +113,8 @@ public struct IngestController: Sendable {
             }
         }
         do {
-            try await log.append(reactions, to: PipelineTopics.reactions)
+            // One record for the whole request: it is durable all at once or not at all.
+            try await log.append([reactions], to: PipelineTopics.reactions)
         } catch EventLogError.full {
             throw APIError(
                 .serviceUnavailable, "overloaded", "the event log is full; retry shortly",

@@ -48,8 +48,11 @@ public final class KafkaEventLog: EventLog, Service {
     let admin: KafkaAdminClient
     let reactionProducer: KafkaProducer
     let controlProducer: KafkaProducer
-    /// How each topic created through this log is batched (by unprefixed name); unknown topics are `prompt`.
-    let deliveries = Mutex<[String: TopicSpec.Delivery]>([:])
+    /// Every topic ensured through this log (by unprefixed name): how it is batched and stamped (unknown topics are
+    /// `prompt` and CreateTime), and what to create again when the broker comes back without it.
+    let specs = Mutex<[String: TopicSpec]>([:])
+    /// When topics were last checked for re-creation.
+    let recreation = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -96,10 +99,14 @@ public final class KafkaEventLog: EventLog, Service {
     /// Creates the topics that do not exist yet; returns every topic's partition count (by unprefixed name).
     @discardableResult
     public func ensureTopics(_ specs: [TopicSpec]) async throws -> [String: Int] {
-        deliveries.withLock { deliveries in
-            for spec in specs { deliveries[spec.name] = spec.delivery }
+        self.specs.withLock { known in
+            for spec in specs { known[spec.name] = spec }
         }
-        let prefixed = specs.map { (name: kafkaName($0.name), partitions: $0.partitions) }
+        let prefixed = specs.map { spec in
+            KafkaTopicDefinition(
+                name: kafkaName(spec.name), partitions: spec.partitions,
+                configs: spec.timestamps == .logAppendTime ? [("message.timestamp.type", "LogAppendTime")] : [])
+        }
         let counts = try await unavailableOnKafkaError { try await self.admin.ensureTopics(prefixed) }
         return Dictionary(uniqueKeysWithValues: specs.map { ($0.name, counts[kafkaName($0.name)] ?? $0.partitions) })
     }
@@ -118,14 +125,23 @@ public final class KafkaEventLog: EventLog, Service {
     public func append(_ records: [LogRecord], to topic: String) async throws -> AppendReceipt {
         let now = LogClock.nowMillis()
         let name = kafkaName(topic)
+        let spec = specs.withLock { $0[topic] }
+        // Log-append-time topics are created with `message.timestamp.type=LogAppendTime`, which a Kafka broker applies
+        // whatever the batch says. The batch attribute is not set: the test broker (Tansu) then overwrites the batch's
+        // max timestamp without recomputing its CRC-32C, which every reader rejects. Where the broker keeps CreateTime,
+        // records held back by a stall arrive late; the publisher's ledger publishes them as corrections.
         let messages = records.map { record in
             KafkaProducerMessage(
                 topic: name, partition: record.partition, key: record.key, value: record.value,
                 timestamp: record.timestamp ?? now)
         }
-        let delivery = deliveries.withLock { $0[topic] ?? .prompt }
-        let producer = delivery == .bulk ? reactionProducer : controlProducer
-        _ = try await unavailableOnKafkaError { try await producer.sendAndAwait(messages) }
+        let producer = spec?.delivery == .bulk ? reactionProducer : controlProducer
+        do {
+            _ = try await unavailableOnKafkaError { try await producer.sendAndAwait(messages) }
+        } catch {
+            await recreateMissingTopics()
+            throw error
+        }
         return AppendReceipt(timestamp: now, count: records.count)
     }
 
@@ -183,6 +199,31 @@ public final class KafkaEventLog: EventLog, Service {
 
 /// Maps the client's errors to the log's: a Kafka cluster that cannot be reached or does not acknowledge in
 /// time is ``EventLogError/unavailable(_:)`` (ingest answers 503).
+extension KafkaEventLog {
+    /// Creates again every topic ensured through this log that the broker no longer has (a broker that came back
+    /// empty), at most once per second; a broker that is still down makes this a quiet no-op.
+    func recreateMissingTopics() async {
+        let now = ContinuousClock.now
+        let due = recreation.withLock { last -> Bool in
+            if let last, now - last < .seconds(1) { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let known = specs.withLock { Array($0.values) }
+        guard !known.isEmpty, let existing = try? await admin.listTopics() else { return }
+        let missing = known.filter { existing[kafkaName($0.name)] == nil }
+        guard !missing.isEmpty else { return }
+        do {
+            try await ensureTopics(missing)
+            logger.warning(
+                "re-created topics the broker had lost", metadata: ["topics": "\(missing.map(\.name).sorted())"])
+        } catch {
+            logger.debug("could not re-create topics yet", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
 func unavailableOnKafkaError<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
     do {
         return try await body()

@@ -15,12 +15,20 @@ public final class KafkaAdminClient: Sendable {
     public func ensureTopics(
         _ topics: [(name: String, partitions: Int)], replicationFactor: Int = -1
     ) async throws -> [String: Int] {
+        try await ensureTopics(topics.map { KafkaTopicDefinition(name: $0.name, partitions: $0.partitions) }, replicationFactor: replicationFactor)
+    }
+
+    /// CreateTopics with each topic's configuration (`message.timestamp.type`, …); TOPIC_ALREADY_EXISTS counts as
+    /// success (an existing topic keeps its configuration). Returns the partition count each topic has now.
+    public func ensureTopics(
+        _ topics: [KafkaTopicDefinition], replicationFactor: Int = -1
+    ) async throws -> [String: Int] {
         guard !topics.isEmpty else { return [:] }
         for t in topics where t.name.isEmpty || t.partitions <= 0 {
             throw KafkaError(.configuration, "topic \"\(t.name)\" needs a name and at least one partition")
         }
         let request = CreateTopicsRequest(
-            topics: topics.map { ($0.name, Int32($0.partitions), Int16(replicationFactor)) },
+            topics: topics.map { ($0.name, Int32($0.partitions), Int16(replicationFactor), $0.configs) },
             timeoutMs: cluster.configuration.requestTimeout.kafkaMillis32)
         let response = try await cluster.sendToAny(request, role: .admin)
         for result in response.topics where result.errorCode != 0 && result.errorCode != 36 {
@@ -63,5 +71,18 @@ public final class KafkaAdminClient: Sendable {
 
     public func close() async {
         await cluster.close()
+    }
+}
+
+/// A topic to create: its name, partitions and topic-level configuration entries.
+public struct KafkaTopicDefinition: Sendable {
+    public var name: String
+    public var partitions: Int
+    public var configs: [(String, String)]
+
+    public init(name: String, partitions: Int, configs: [(String, String)] = []) {
+        self.name = name
+        self.partitions = partitions
+        self.configs = configs
     }
 }

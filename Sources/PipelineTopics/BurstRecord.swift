@@ -16,10 +16,15 @@ public struct BurstRecord: Sendable, Equatable {
     public var total: Int
     /// The JSON text frame viewers receive (``Burst/jsonText()``).
     public var frame: ByteBuffer
+    /// The publisher's ledger when it appended the burst: per `emoji` partition, every offset below which is counted
+    /// in the bursts published so far. A restarted publisher resumes from the newest burst's ledger.
+    public var ledger: [Int: Int64]
 
     public init(
-        channel: String, seq: UInt64, windowStart: EpochMillis, windowEnd: EpochMillis, total: Int, frame: ByteBuffer
+        channel: String, seq: UInt64, windowStart: EpochMillis, windowEnd: EpochMillis, total: Int, frame: ByteBuffer,
+        ledger: [Int: Int64] = [:]
     ) {
+        self.ledger = ledger
         self.channel = channel
         self.seq = seq
         self.windowStart = windowStart
@@ -29,10 +34,10 @@ public struct BurstRecord: Sendable, Equatable {
     }
 
     /// Encodes `burst`'s viewer frame.
-    public init(_ burst: Burst) {
+    public init(_ burst: Burst, ledger: [Int: Int64] = [:]) {
         self.init(
             channel: burst.channel, seq: burst.seq, windowStart: burst.windowStart, windowEnd: burst.windowEnd,
-            total: burst.total, frame: ByteBuffer(string: burst.jsonText()))
+            total: burst.total, frame: ByteBuffer(string: burst.jsonText()), ledger: ledger)
     }
 }
 
@@ -40,8 +45,11 @@ public struct BurstRecord: Sendable, Equatable {
 ///
 /// Version 1: `01 | channel: str | seq: UInt64 | window start: Int64 | window end: Int64 | total: Int64 | frame:
 /// UInt32 length + bytes`. A record starting with `{` is the burst JSON of earlier releases.
+///
+/// Version 2 (written): version 1 followed by the ledger, `UInt32 count × (partition: Int32 | next offset: Int64)` in
+/// partition order.
 public struct BurstRecordCodec: RecordCodec {
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     public init() {}
 
@@ -55,10 +63,16 @@ public struct BurstRecordCodec: RecordCodec {
         buffer.writeInteger(UInt32(burst.frame.readableBytes))
         var frame = burst.frame
         buffer.writeBuffer(&frame)
+        buffer.writeInteger(UInt32(burst.ledger.count))
+        for (partition, next) in burst.ledger.sorted(by: { $0.key < $1.key }) {
+            buffer.writeInteger(Int32(partition))
+            buffer.writeInteger(next)
+        }
     }
 
     public func decode(_ buffer: ByteBuffer) throws(RecordDecodingError) -> BurstRecord {
-        try RecordFormat.decode(buffer, version: Self.version) { buffer throws(RecordDecodingError) in
+        let version = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 1 ? 1 : Self.version
+        return try RecordFormat.decode(buffer, version: version) { buffer throws(RecordDecodingError) in
             let channel = try buffer.readRecordString()
             let seq = try buffer.readRecordInteger(as: UInt64.self)
             let start = try buffer.readRecordInteger(as: Int64.self)
@@ -67,8 +81,19 @@ public struct BurstRecordCodec: RecordCodec {
             guard total >= 0 else { throw RecordDecodingError("a negative total") }
             let length = Int(try buffer.readRecordInteger(as: UInt32.self))
             guard let frame = buffer.readSlice(length: length) else { throw .truncated }
+            var ledger: [Int: Int64] = [:]
+            if version >= 2 {
+                for _ in 0..<(try buffer.readRecordCount(minimumBytes: 12)) {
+                    let partition = Int(try buffer.readRecordInteger(as: Int32.self))
+                    let next = try buffer.readRecordInteger(as: Int64.self)
+                    guard partition >= 0, next >= 0, ledger.updateValue(next, forKey: partition) == nil else {
+                        throw RecordDecodingError("an invalid ledger entry")
+                    }
+                }
+            }
             return BurstRecord(
-                channel: channel, seq: seq, windowStart: start, windowEnd: end, total: Int(total), frame: frame)
+                channel: channel, seq: seq, windowStart: start, windowEnd: end, total: Int(total), frame: frame,
+                ledger: ledger)
         } legacy: { BurstRecord(try JSONDecoder().decode(Burst.self, from: $0)) }
     }
 }

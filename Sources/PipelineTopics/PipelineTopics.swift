@@ -8,10 +8,11 @@ public enum PipelineTopics {
     /// Partitions of `emoji` unless configured otherwise (the processors share them).
     public static let defaultReactionPartitions = 8
 
-    /// Raw reactions as accepted by ingest, keyed by `user_id` (one user's reactions stay in order on one
-    /// partition); batched under load.
-    public static let reactions = Topic<Reaction>(
-        name: "emoji", codec: ReactionCodec(), delivery: .bulk, key: { ByteBuffer(string: $0.userID) })
+    /// Raw reactions as accepted by ingest: one record per accepted request (``ReactionBatchCodec``), unkeyed, so
+    /// that a request lands on one partition whole and is durable all at once or not at all; batched under load.
+    /// Its record timestamps are the log's append time, which makes window completeness a property of the log.
+    public static let reactions = Topic<[Reaction]>(
+        name: "emoji", codec: ReactionBatchCodec(), delivery: .bulk, timestamps: .logAppendTime, weight: { $0.count })
 
     /// Per-window counts of the stream processors (one partition: the publisher reads them in order).
     public static let windowReports = Topic<ProcessorReport>(name: "emoji-counts", codec: ProcessorReportCodec())

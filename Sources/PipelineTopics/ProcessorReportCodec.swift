@@ -10,8 +10,11 @@ import NIOFoundationCompat
 /// (start: Int64 | end: Int64 | UInt32 count × (partition: Int32 | UInt32 count × (channel: str | UInt32 count ×
 /// (emoji: str | count: Int64))))`. Channels and emojis are written in sorted order, so equal reports encode
 /// equally. A record starting with `{` is the JSON of earlier releases.
+///
+/// Version 2 (written): as version 1, with each partition's counts followed by the offsets they cover, `from: Int64 |
+/// to: Int64` (both -1 when unknown).
 public struct ProcessorReportCodec: RecordCodec {
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     public init() {}
 
@@ -37,17 +40,22 @@ public struct ProcessorReportCodec: RecordCodec {
                         buffer.writeInteger(Int64(count))
                     }
                 }
+                buffer.writeInteger(counts.from ?? -1)
+                buffer.writeInteger(counts.to ?? -1)
             }
         }
     }
 
     public func decode(_ buffer: ByteBuffer) throws(RecordDecodingError) -> ProcessorReport {
-        try RecordFormat.decode(buffer, version: Self.version, current: Self.decodeVersion1) {
+        let version = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 1 ? 1 : Self.version
+        return try RecordFormat.decode(buffer, version: version, current: { buffer throws(RecordDecodingError) in
+            try Self.decodeBody(&buffer, withOffsets: version >= 2)
+        }) {
             try JSONDecoder().decode(ProcessorReport.self, from: $0)
         }
     }
 
-    static func decodeVersion1(_ buffer: inout ByteBuffer) throws(RecordDecodingError) -> ProcessorReport {
+    static func decodeBody(_ buffer: inout ByteBuffer, withOffsets: Bool) throws(RecordDecodingError) -> ProcessorReport {
         let processor = try buffer.readRecordString()
         let watermark = try buffer.readRecordInteger(as: Int64.self)
         var partitions: [Int] = []
@@ -77,7 +85,18 @@ public struct ProcessorReportCodec: RecordCodec {
                         throw RecordDecodingError("a channel appears twice")
                     }
                 }
-                perPartition.append(PartitionCounts(partition: partition, channels: channels))
+                var from: Int64?
+                var to: Int64?
+                if withOffsets {
+                    let first = try buffer.readRecordInteger(as: Int64.self)
+                    let end = try buffer.readRecordInteger(as: Int64.self)
+                    if first >= 0 || end >= 0 {
+                        guard first >= 0, end >= first else { throw RecordDecodingError("an invalid offset range") }
+                        from = first
+                        to = end
+                    }
+                }
+                perPartition.append(PartitionCounts(partition: partition, channels: channels, from: from, to: to))
             }
             windows.append(WindowCounts(start: start, end: end, partitions: perPartition))
         }

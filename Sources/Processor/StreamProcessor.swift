@@ -8,7 +8,8 @@ import ServiceLifecycle
 
 /// Consumes `emoji`, counts reactions in tumbling windows and writes a ``ProcessorReport`` to `emoji-counts`
 /// whenever windows close. Offsets are committed only after the report is appended, so a processor that dies
-/// loses nothing: its partitions are re-read by whoever owns them next and the publisher drops duplicates.
+/// loses nothing: its partitions are re-read by whoever owns them next, and since every count names the offsets it
+/// covers, the publisher's ledger drops what it already counted and adds what it had not.
 public struct StreamProcessor: Service {
     public struct Configuration: Sendable {
         public var window: WindowSpec
@@ -37,6 +38,7 @@ public struct StreamProcessor: Service {
     let reportsWritten: Counter
     let undecodable: Counter
     let lateReactions: Counter
+    let commitFailures: Counter
     let metrics: any MetricsFactory
 
     public init(log: any EventLog, configuration: Configuration, logger: Logger, metrics: any MetricsFactory) {
@@ -51,6 +53,7 @@ public struct StreamProcessor: Service {
         self.reportsWritten = Counter(label: "emostream_processor_reports_total", dimensions: dimensions, factory: metrics)
         self.undecodable = Counter(label: "emostream_processor_undecodable_total", dimensions: dimensions, factory: metrics)
         self.lateReactions = Counter(label: "emostream_processor_late_reactions_total", dimensions: dimensions, factory: metrics)
+        self.commitFailures = Counter(label: "emostream_processor_commit_failures_total", dimensions: dimensions, factory: metrics)
     }
 
     public func run() async throws {
@@ -70,24 +73,26 @@ public struct StreamProcessor: Service {
 
     /// Counts one poll's reactions and, when the watermark closes windows, reports them and commits.
     func handle(
-        _ poll: TopicPoll<Reaction>, aggregator: inout WindowAggregator, reader: TopicReader<Reaction>
+        _ poll: TopicPoll<[Reaction]>, aggregator: inout WindowAggregator, reader: TopicReader<[Reaction]>
     ) async throws {
         if poll.assignment != aggregator.assignment || poll.generation != aggregator.generation {
             logger.info("partitions assigned: \(poll.assignment)", metadata: ["generation": "\(poll.generation)"])
         }
         aggregator.assign(poll.assignment, generation: poll.generation)
         let lateBefore = aggregator.lateReactions
+        var reactions = 0
         for record in poll.records {
-            guard let reaction = record.value else {
+            guard let batch = record.value else {
                 undecodable.increment()
-                aggregator.skip(partition: record.partition, offset: record.offset)
+                aggregator.skip(partition: record.partition, offset: record.offset, timestamp: record.timestamp)
                 continue
             }
             aggregator.add(
                 partition: record.partition, offset: record.offset, timestamp: record.timestamp,
-                channel: reaction.channel, emoji: reaction.emoji)
+                reactions: batch.lazy.map { (channel: $0.channel, emoji: $0.emoji) })
+            reactions += batch.count
         }
-        reactionsCounted.increment(by: poll.records.count)
+        reactionsCounted.increment(by: reactions)
         if aggregator.lateReactions > lateBefore {
             lateReactions.increment(by: aggregator.lateReactions - lateBefore)
         }
@@ -99,9 +104,10 @@ public struct StreamProcessor: Service {
         do {
             try await reader.commit(aggregator.committableOffsets())
         } catch {
-            // A rebalance took the partitions away meanwhile: their next owner re-reads them from the last
-            // commit and the publisher drops what this report already contributed.
-            logger.info("could not commit offsets", metadata: ["error": "\(error)"])
+            // A rebalance took the partitions away meanwhile: their next owner re-reads them from the last commit,
+            // and the publisher's ledger counts each offset once whichever report brings it.
+            commitFailures.increment()
+            logger.warning("could not commit offsets; the partitions' next owner re-reads them", metadata: ["error": "\(error)"])
         }
         if !report.windows.isEmpty {
             logger.debug("windows closed", metadata: ["windows": "\(report.windows.map(\.start))"])

@@ -1,22 +1,43 @@
 import EmoCore
 
-/// Counts reactions into tumbling windows per source partition and closes windows as the watermark passes
-/// their end. Pure state: the ``StreamProcessor`` feeds it records and watermarks.
+/// Counts reactions into tumbling windows per source partition and closes windows as the watermark passes their
+/// end. Pure state: the ``StreamProcessor`` feeds it records and watermarks.
+///
+/// Within a partition, windows never go backwards: a record is counted in the later of its own window and the window
+/// of the records before it (with log-append timestamps that is its own window but for rare inversions). So each
+/// window's records form one run of consecutive offsets, and every count leaves with the offsets it covers
+/// (``PartitionCounts/from`` ..< ``PartitionCounts/to``). The same log read by any processor from any committed offset
+/// therefore yields the same runs, which lets the publisher recognise re-read counts as duplicates and count records
+/// that arrive after their window closed exactly once, as a correction of that window.
 public struct WindowAggregator: Sendable {
     public let window: WindowSpec
-    /// window start → partition → channel → emoji → count.
-    private var open: [EpochMillis: [Int: [String: [String: Int]]]] = [:]
-    /// window start → partition → offset of the window's first record in that partition.
-    private var firstOffsets: [EpochMillis: [Int: Int64]] = [:]
-    /// partition → next offset to read.
-    private var positions: [Int: Int64] = [:]
+    private var partitions: [Int: PartitionState] = [:]
     public private(set) var assignment: [Int] = []
     /// The consumer generation the state belongs to.
     public private(set) var generation: Int64 = 0
-    /// Reactions that arrived after their window had closed, counted into the oldest open window instead.
+    /// Reactions counted in a window the watermark had already passed: they leave as a correction of that window.
     public private(set) var lateReactions = 0
     /// The highest watermark reported so far.
     public private(set) var reportedWatermark: EpochMillis?
+
+    /// A run of one partition's offsets counted in one window.
+    struct Piece: Sendable {
+        var start: EpochMillis
+        var from: Int64
+        var to: Int64
+        var channels: [String: [String: Int]] = [:]
+    }
+
+    struct PartitionState: Sendable {
+        /// The window of the partition's latest record (windows never go backwards within a partition).
+        var run: EpochMillis?
+        /// The run's piece, still growing; nil once the run's window was reported (until more of it arrives).
+        var current: Piece?
+        /// Pieces whose run has ended, waiting for the watermark to pass their window.
+        var finished: [Piece] = []
+        /// Next offset to read.
+        var position: Int64?
+    }
 
     public init(window: WindowSpec) {
         self.window = window
@@ -28,76 +49,113 @@ public struct WindowAggregator: Sendable {
     public mutating func assign(_ partitions: [Int], generation: Int64 = 0) {
         if generation != self.generation {
             self.generation = generation
-            open = [:]
-            firstOffsets = [:]
-            positions = [:]
-            // Re-read records of windows already reported must go to those windows again (the publisher drops
-            // the duplicate contributions), not count as late.
+            self.partitions = [:]
+            // Re-read records of windows already reported go to those windows again (the publisher's ledger knows
+            // which offsets it has counted), not count as late.
             reportedWatermark = nil
             assignment = partitions
             return
         }
         guard partitions != assignment else { return }
         let kept = Set(partitions)
-        for start in open.keys {
-            open[start] = open[start]?.filter { kept.contains($0.key) }
-            firstOffsets[start] = firstOffsets[start]?.filter { kept.contains($0.key) }
-        }
-        positions = positions.filter { kept.contains($0.key) }
+        self.partitions = self.partitions.filter { kept.contains($0.key) }
         assignment = partitions
     }
 
-    public mutating func add(partition: Int, offset: Int64, timestamp: EpochMillis, channel: String, emoji: String) {
-        var start = window.start(of: timestamp)
-        if let reported = reportedWatermark, start + window.lengthMillis <= reported {
-            // Its window was already reported (the log's lateness allowance was exceeded): count it in the oldest
-            // window still open rather than lose it.
-            lateReactions += 1
-            start = window.start(of: reported)
+    /// Counts one record holding `reactions` (an ingest request) read at `offset` of `partition`.
+    public mutating func add(
+        partition: Int, offset: Int64, timestamp: EpochMillis, reactions: some Collection<(channel: String, emoji: String)>
+    ) {
+        var state = partitions.removeValue(forKey: partition) ?? PartitionState()
+        let own = window.start(of: timestamp)
+        var piece: Piece
+        if let run = state.run, own <= run {
+            // The run goes on (a record stamped a little earlier than its predecessor still belongs to their window).
+            piece = state.current ?? Piece(start: run, from: offset, to: offset)
+        } else {
+            if let ended = state.current {
+                state.finished.append(ended)
+            }
+            state.run = own
+            piece = Piece(start: own, from: offset, to: offset)
         }
-        open[start, default: [:]][partition, default: [:]][channel, default: [:]][emoji, default: 0] += 1
-        if firstOffsets[start]?[partition] == nil {
-            firstOffsets[start, default: [:]][partition] = offset
+        if let reported = reportedWatermark, piece.start + window.lengthMillis <= reported {
+            lateReactions += reactions.count
         }
-        positions[partition] = offset + 1
+        for reaction in reactions {
+            piece.channels[reaction.channel, default: [:]][reaction.emoji, default: 0] += 1
+        }
+        piece.to = offset + 1
+        state.current = piece
+        state.position = offset + 1
+        partitions[partition] = state
     }
 
-    /// Skips a record that could not be decoded (it still moves the position on).
-    public mutating func skip(partition: Int, offset: Int64) {
-        positions[partition] = offset + 1
+    /// Counts one reaction read at `offset` of `partition`.
+    public mutating func add(partition: Int, offset: Int64, timestamp: EpochMillis, channel: String, emoji: String) {
+        add(partition: partition, offset: offset, timestamp: timestamp, reactions: CollectionOfOne((channel: channel, emoji: emoji)))
+    }
+
+    /// Skips a record that could not be decoded: it counts nothing, but its offset belongs to the run it is in.
+    public mutating func skip(partition: Int, offset: Int64, timestamp: EpochMillis) {
+        add(partition: partition, offset: offset, timestamp: timestamp, reactions: EmptyCollection<(channel: String, emoji: String)>())
     }
 
     /// Closes every window that ends at or before `watermark`. Returns a report when the watermark crossed at
     /// least one window boundary since the last report (even without reactions, so the publisher learns that
-    /// these partitions are complete), or `nil`.
+    /// these partitions are complete), or when counts are due; otherwise `nil`.
     public mutating func close(upTo watermark: EpochMillis, processor: String) -> ProcessorReport? {
-        let closing = open.keys.filter { $0 + window.lengthMillis <= watermark }.sorted()
+        let length = window.lengthMillis
+        var closing: [EpochMillis: [PartitionCounts]] = [:]
+        for partition in partitions.keys.sorted() {
+            var state = partitions[partition]!
+            var due: [Piece] = []
+            while let first = state.finished.first, first.start + length <= watermark {
+                due.append(state.finished.removeFirst())
+            }
+            if state.finished.isEmpty, let current = state.current, current.start + length <= watermark {
+                due.append(current)
+                state.current = nil
+            }
+            guard !due.isEmpty else { continue }
+            for piece in due {
+                closing[piece.start, default: []].append(
+                    PartitionCounts(partition: partition, channels: piece.channels, from: piece.from, to: piece.to))
+            }
+            partitions[partition] = state
+        }
         let crossedBoundary = reportedWatermark.map { window.start(of: $0) < window.start(of: watermark) } ?? true
         guard crossedBoundary || !closing.isEmpty else { return nil }
-        var windows: [WindowCounts] = []
-        for start in closing {
-            let partitions = open.removeValue(forKey: start) ?? [:]
-            firstOffsets[start] = nil
-            windows.append(
-                WindowCounts(
-                    start: start, end: start + window.lengthMillis,
-                    partitions: partitions.keys.sorted().map { PartitionCounts(partition: $0, channels: partitions[$0]!) }))
+        let windows = closing.keys.sorted().map { start in
+            WindowCounts(start: start, end: start + length, partitions: closing[start]!)
         }
-        reportedWatermark = watermark
+        reportedWatermark = max(reportedWatermark ?? watermark, watermark)
         return ProcessorReport(processor: processor, watermark: watermark, partitions: assignment, windows: windows)
     }
 
-    /// Offsets that are safe to commit once the reports so far are durable: per partition, the first record of
-    /// a still-open window, or the read position when every read record is in a closed window.
+    /// Offsets that are safe to commit once the reports so far are durable: per partition, the first offset of a
+    /// piece not reported yet, or the read position when every read record has been reported.
     public func committableOffsets() -> [Int: Int64] {
-        var offsets = positions
-        for partitions in firstOffsets.values {
-            for (partition, offset) in partitions {
-                offsets[partition] = min(offsets[partition] ?? offset, offset)
+        var offsets: [Int: Int64] = [:]
+        for (partition, state) in partitions {
+            if let first = state.finished.first {
+                offsets[partition] = first.from
+            } else if let current = state.current {
+                offsets[partition] = current.from
+            } else if let position = state.position {
+                offsets[partition] = position
             }
         }
         return offsets
     }
 
-    public var openWindowCount: Int { open.count }
+    /// Windows with counts not reported yet.
+    public var openWindowCount: Int {
+        var starts = Set<EpochMillis>()
+        for state in partitions.values {
+            for piece in state.finished { starts.insert(piece.start) }
+            if let current = state.current { starts.insert(current.start) }
+        }
+        return starts.count
+    }
 }

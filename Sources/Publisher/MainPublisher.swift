@@ -32,6 +32,10 @@ public struct MainPublisher: Service {
     let logger: Logger
     let burstsPublished: Counter
     let duplicatesDropped: Counter
+    let lateCorrections: Counter
+    let correctedReactions: Counter
+    let ledgerGaps: Counter
+    let ledgerConflicts: Counter
     let stats: PipelineStats?
     let metrics: any MetricsFactory
 
@@ -46,6 +50,10 @@ public struct MainPublisher: Service {
         self.logger = logger
         self.burstsPublished = Counter(label: "emostream_bursts_published_total", factory: metrics)
         self.duplicatesDropped = Counter(label: "emostream_publisher_duplicate_contributions_total", factory: metrics)
+        self.lateCorrections = Counter(label: "emostream_publisher_late_corrections_total", factory: metrics)
+        self.correctedReactions = Counter(label: "emostream_publisher_corrected_reactions_total", factory: metrics)
+        self.ledgerGaps = Counter(label: "emostream_publisher_ledger_gaps_total", factory: metrics)
+        self.ledgerConflicts = Counter(label: "emostream_publisher_ledger_conflicts_total", factory: metrics)
     }
 
     public func run() async throws {
@@ -56,10 +64,11 @@ public struct MainPublisher: Service {
             metadata: [
                 "source_partitions": "\(partitions)", "resumed_channels": "\(resumed.lastSeq.count)",
                 "published_up_to": "\(resumed.publishedUpTo == .min ? "-" : ISO8601Millis.format(resumed.publishedUpTo))",
+                "ledger": "\(resumed.ledger.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))",
             ])
         let assembler = BurstAssembler(
             sourcePartitions: partitions, scaleDown: configuration.scaleDown, lastSeq: resumed.lastSeq,
-            publishedUpTo: resumed.publishedUpTo)
+            publishedUpTo: resumed.publishedUpTo, ledger: resumed.ledger)
         try await log.consume(
             PipelineTopics.windowReports,
             ConsumerOptions(topic: PipelineTopics.windowReports.name, group: configuration.group, start: .earliest, clientID: "publisher"),
@@ -73,22 +82,26 @@ public struct MainPublisher: Service {
 
     /// What an earlier run of the publisher already appended to `publisher-emojis`: the last `seq` per channel and
     /// the end of the last published window, so that a restarted publisher neither re-publishes windows nor
-    /// restarts numbering.
-    func recoverPublishedState() async throws -> (lastSeq: [String: UInt64], publishedUpTo: EpochMillis) {
+    /// restarts numbering, and the ledger of the newest burst, so that it counts no source offset twice.
+    func recoverPublishedState() async throws -> (
+        lastSeq: [String: UInt64], publishedUpTo: EpochMillis, ledger: [Int: Int64]
+    ) {
         let options = ConsumerOptions(
             topic: PipelineTopics.bursts.name, start: .tail(configuration.recoveryTail), clientID: "publisher-recovery")
         return try await log.withReader(PipelineTopics.bursts, options, logger: logger, metrics: metrics) { reader in
             var lastSeq: [String: UInt64] = [:]
             var publishedUpTo = EpochMillis.min
+            var ledger: [Int: Int64] = [:]
             while true {
                 let poll = try await reader.poll(maxWait: .milliseconds(300))
                 if poll.records.isEmpty { break }
                 for burst in poll.values {
                     lastSeq[burst.channel] = max(lastSeq[burst.channel] ?? 0, burst.seq)
                     publishedUpTo = max(publishedUpTo, burst.windowEnd)
+                    ledger.merge(burst.ledger, uniquingKeysWith: max)
                 }
             }
-            return (lastSeq, publishedUpTo)
+            return (lastSeq, publishedUpTo, ledger)
         }
     }
 
@@ -106,14 +119,31 @@ public struct MainPublisher: Service {
             }
             progress.read(
                 partition: record.partition, offset: record.offset, lastWindowEnd: report.windows.map(\.end).max() ?? .min)
-            let duplicates = assembler.add(report)
-            if duplicates > 0 { duplicatesDropped.increment(by: duplicates) }
+            let before = assembler.audit
+            assembler.add(report)
+            self.record(before: before, after: assembler.audit, report: report)
         }
+        let before = assembler.audit
         let bursts = assembler.drain()
         if !bursts.isEmpty {
-            try await log.append(bursts.map(BurstRecord.init), to: PipelineTopics.bursts)
+            let ledger = assembler.publishedLedger
+            try await log.append(bursts.map { BurstRecord($0, ledger: ledger) }, to: PipelineTopics.bursts)
             burstsPublished.increment(by: bursts.count)
             stats?.burstsPublished(bursts.count)
+            let corrected = assembler.audit.correctedReactions - before.correctedReactions
+            if corrected > 0 {
+                correctedReactions.increment(by: corrected)
+                logger.warning(
+                    "published corrections of earlier windows",
+                    metadata: [
+                        "reactions": "\(corrected)",
+                        "windows": "\(Set(bursts.filter(\.correction).map { ISO8601Millis.format($0.windowStart) }).sorted())",
+                    ])
+            }
+        }
+        for (partition, next) in assembler.countedLedger {
+            Gauge(label: "emostream_publisher_ledger_offset", dimensions: [("partition", "\(partition)")], factory: metrics)
+                .record(next)
         }
         // Reports of windows still pending are needed again after a restart: commit only up to the first one.
         let offsets = progress.committable(publishedUpTo: assembler.publishedUpTo)
@@ -123,6 +153,31 @@ public struct MainPublisher: Service {
             } catch {
                 logger.info("could not commit offsets", metadata: ["error": "\(error)"])
             }
+        }
+    }
+}
+
+extension MainPublisher {
+    /// Counts (and, for what deserves an alarm, logs) what adding one report did to the ledger.
+    func record(before: BurstAssembler.Audit, after: BurstAssembler.Audit, report: ProcessorReport) {
+        if after.duplicates > before.duplicates { duplicatesDropped.increment(by: after.duplicates - before.duplicates) }
+        if after.lateCorrections > before.lateCorrections {
+            lateCorrections.increment(by: after.lateCorrections - before.lateCorrections)
+            logger.warning(
+                "late counts for an already published window: publishing a correction",
+                metadata: ["processor": "\(report.processor)"])
+        }
+        if after.gaps > before.gaps {
+            ledgerGaps.increment(by: after.gaps - before.gaps)
+            logger.error(
+                "a report skips source offsets the ledger has not counted: a report is missing",
+                metadata: ["processor": "\(report.processor)"])
+        }
+        if after.conflicts > before.conflicts {
+            ledgerConflicts.increment(by: after.conflicts - before.conflicts)
+            logger.error(
+                "a report overlaps counted source offsets in a way that cannot be reconciled; its new part is left out",
+                metadata: ["processor": "\(report.processor)"])
         }
     }
 }

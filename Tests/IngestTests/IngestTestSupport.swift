@@ -39,10 +39,11 @@ struct IngestFixture: Sendable {
         return try await app.test(.router) { client in try await test(client, fixture) }
     }
 
-    /// Records currently held by the `emoji` topic, over every partition.
+    /// Reactions currently held by the `emoji` topic, over every partition.
     var retained: Int { log.retainedCounts(of: PipelineTopics.reactions.name).reduce(0, +) }
 
-    /// Everything in the `emoji` topic, read back through the typed topic as the stream processors read it.
+    /// Everything in the `emoji` topic, read back through the typed topic as the stream processors read it: each
+    /// reaction with the place of the record (the request) that holds it.
     func readReactions() async throws -> [TopicRecord<Reaction>] {
         let options = ConsumerOptions(topic: PipelineTopics.reactions.name, start: .earliest, clientID: "ingest-test")
         return try await log.withReader(
@@ -53,7 +54,14 @@ struct IngestFixture: Sendable {
             while true {
                 let poll = try await reader.poll(maxWait: .zero)
                 if poll.records.isEmpty { return records }
-                records += poll.records
+                for record in poll.records {
+                    for reaction in record.value ?? [] {
+                        records.append(
+                            TopicRecord(
+                                partition: record.partition, offset: record.offset, timestamp: record.timestamp,
+                                key: record.key, value: reaction))
+                    }
+                }
             }
         }
     }

@@ -184,15 +184,16 @@ struct KafkaFleet {
     var ingest: [String]
     var processors: [RoleProcess]
     var all: [RoleProcess]
+    var publisher: RoleProcess? = nil
 
-    static func start() async throws -> KafkaFleet {
+    static func start(brokers: String = KafkaFleet.brokers!, extra: [String: String] = [:]) async throws -> KafkaFleet {
         let databaseURL = try await FleetDatabase.create()
         let environment = [
             "EMOSTREAM_DATABASE_URL": databaseURL, "EMOSTREAM_SECRET": testSecret, "EMOSTREAM_BCRYPT_COST": "4",
-            "EMOSTREAM_KAFKA_BROKERS": brokers!, "EMOSTREAM_KAFKA_PREFIX": "t\(UInt32.random(in: 0...UInt32.max))-",
+            "EMOSTREAM_KAFKA_BROKERS": brokers, "EMOSTREAM_KAFKA_PREFIX": "t\(UInt32.random(in: 0...UInt32.max))-",
             "EMOSTREAM_USER_RATE": "0", "EMOSTREAM_DATA_DIR": FileManager.default.temporaryDirectory
                 .appendingPathComponent("emostream-fleet-\(UUID().uuidString)").path,
-        ]
+        ].merging(extra) { $1 }
         var all: [RoleProcess] = []
         func start(_ arguments: [String], _ ready: String) throws -> RoleProcess {
             let process = try RoleProcess.start(arguments, environment: environment, readyPrefix: ready)
@@ -217,7 +218,7 @@ struct KafkaFleet {
             }
             for process in processors + nodes { _ = try await process.ready() }
             _ = try await publisher.waitForLine { $0.contains("main publisher started") }
-            return KafkaFleet(api: api, ingest: ingest, processors: processors, all: all)
+            return KafkaFleet(api: api, ingest: ingest, processors: processors, all: all, publisher: publisher)
         } catch {
             all.forEach { $0.kill() }
             throw error

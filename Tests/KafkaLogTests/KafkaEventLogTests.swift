@@ -27,18 +27,41 @@ import Testing
         Dictionary(grouping: reactions, by: \.userID)
     }
 
+    /// Single reactions keyed by user: how a keyed topic partitions (the pipeline's `emoji` topic is unkeyed).
+    static let keyedReactions = Topic<Reaction>(
+        name: "keyed-reactions", codec: ReactionCodec(), key: { ByteBuffer(string: $0.userID) })
+
+    @Test func aRequestIsOneRecordHoldingTheWholeBatch() async throws {
+        let log = try TestBroker.log()
+        let batch = Self.reactions(count: 50)
+        try await withRunning(log) {
+            // Created asking for LogAppendTime (a Kafka broker stamps append times; the test broker keeps CreateTime).
+            try await log.ensureTopic(PipelineTopics.reactions, partitions: 2)
+            try await log.append([batch], to: PipelineTopics.reactions)
+            try await log.append([Array(batch.prefix(3))], to: PipelineTopics.reactions)
+            let read = try await log.withReader(
+                PipelineTopics.reactions, ConsumerOptions(topic: "", start: .earliest, clientID: "reader"),
+                logger: testLogger, metrics: NOOPMetricsHandler.instance
+            ) { reader in
+                try await readUntil(reader) { $0.count >= 2 }
+            }
+            #expect(read.count == 2)
+            #expect(Set(read.compactMap(\.value)) == [batch, Array(batch.prefix(3))])
+        }
+    }
+
     @Test func typedAppendsReadBackDecodedInOrderPerKey() async throws {
         let log = try TestBroker.log()
         let sent = Self.reactions(count: 60)
         try await withRunning(log) {
-            try await log.ensureTopic(PipelineTopics.reactions, partitions: 3)
+            try await log.ensureTopic(Self.keyedReactions, partitions: 3)
             // Three appends: one key's records stay in order across appends too.
             for part in stride(from: 0, to: sent.count, by: 20) {
-                let receipt = try await log.append(Array(sent[part..<(part + 20)]), to: PipelineTopics.reactions)
+                let receipt = try await log.append(Array(sent[part..<(part + 20)]), to: Self.keyedReactions)
                 #expect(receipt.count == 20)
             }
             let read = try await log.withReader(
-                PipelineTopics.reactions, ConsumerOptions(topic: "", start: .earliest, clientID: "reader"),
+                Self.keyedReactions, ConsumerOptions(topic: "", start: .earliest, clientID: "reader"),
                 logger: testLogger, metrics: NOOPMetricsHandler.instance
             ) { reader in
                 try await readUntil(reader) { $0.count >= sent.count }
@@ -61,14 +84,14 @@ import Testing
         let received = Received()
         let (progress, progressed) = AsyncStream.makeStream(of: Int.self)
         try await withRunning(log) {
-            try await log.ensureTopic(PipelineTopics.reactions, partitions: 2)
-            try await log.append(sent, to: PipelineTopics.reactions)
+            try await log.ensureTopic(Self.keyedReactions, partitions: 2)
+            try await log.append(sent, to: Self.keyedReactions)
             try await withDeadline("the consume loop to read everything and end", seconds: 90) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         try await log.consume(
-                            PipelineTopics.reactions,
-                            ConsumerOptions(topic: PipelineTopics.reactions.name, group: "processors", start: .earliest),
+                            Self.keyedReactions,
+                            ConsumerOptions(topic: Self.keyedReactions.name, group: "processors", start: .earliest),
                             logger: testLogger, metrics: NOOPMetricsHandler.instance, maxWait: .milliseconds(200)
                         ) { poll, _ in
                             let count = received.values.withLock { received in
@@ -150,7 +173,7 @@ import Testing
             let started = ContinuousClock.now
             let error = try await withDeadline("the append to fail", seconds: 30) {
                 do {
-                    try await log.append(Self.reactions(count: 3), to: PipelineTopics.reactions)
+                    try await log.append([Self.reactions(count: 3)], to: PipelineTopics.reactions)
                     return nil as EventLogError?
                 } catch let error as EventLogError {
                     return error

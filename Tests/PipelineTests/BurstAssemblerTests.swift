@@ -67,3 +67,115 @@ import Testing
         #expect(assembler.drain().isEmpty)
     }
 }
+
+/// The ledger: every source offset counted once, whichever report brings it and in whatever order.
+@Suite struct BurstAssemblerLedgerTests {
+    typealias Counts = [String: [String: Int]]
+
+    /// A report of one processor owning `partitions`, with counts `(window start, partition, from, to, counts)`.
+    func report(
+        watermark: EpochMillis, partitions: [Int], _ pieces: [(EpochMillis, Int, Int64, Int64, Counts)]
+    ) -> ProcessorReport {
+        let starts = Set(pieces.map(\.0)).sorted()
+        return ProcessorReport(
+            processor: "p", watermark: watermark, partitions: partitions,
+            windows: starts.map { start in
+                WindowCounts(
+                    start: start, end: start + 2000,
+                    partitions: pieces.filter { $0.0 == start }.map {
+                        PartitionCounts(partition: $0.1, channels: $0.4, from: $0.2, to: $0.3)
+                    })
+            })
+    }
+
+    @Test func aReReadWindowThatCoversMoreOfTheLogAddsOnlyTheDifference() {
+        // The broker-stall case: the first report of window 0 saw 10 reactions of partition 0; after a failed
+        // commit and a rebalance, another processor re-read the partition and reported the window complete: 13.
+        var assembler = BurstAssembler(sourcePartitions: 1, scaleDown: ScaleDown(scale: 1))
+        assembler.add(report(watermark: 1000, partitions: [0], [(0, 0, 0, 10, ["main": ["😀": 10]])]))
+        assembler.add(report(watermark: 2000, partitions: [0], [(0, 0, 0, 13, ["main": ["😀": 12, "🔥": 1]])]))
+        let bursts = assembler.drain()
+        #expect(bursts.map(\.total) == [13])
+        #expect(assembler.audit.duplicates == 0 && assembler.audit.conflicts == 0)
+    }
+
+    @Test func countsArrivingAfterTheirWindowWasPublishedLeaveAsACorrectionNotDropped() {
+        var assembler = BurstAssembler(sourcePartitions: 1, scaleDown: ScaleDown(scale: 1))
+        assembler.add(report(watermark: 2000, partitions: [0], [(0, 0, 0, 10, ["main": ["😀": 10]])]))
+        #expect(assembler.drain().map(\.total) == [10])
+        // The same window re-read with more of the log behind it (it was reported complete too early).
+        assembler.add(report(watermark: 4000, partitions: [0], [
+            (0, 0, 0, 12, ["main": ["😀": 11, "😢": 1]]), (2000, 0, 12, 15, ["main": ["😀": 3]]),
+        ]))
+        let bursts = assembler.drain()
+        #expect(bursts.map(\.windowStart) == [2000, 0])
+        #expect(bursts.map(\.correction) == [false, true])
+        #expect(bursts.map(\.seq) == [2, 3])
+        #expect(bursts[1].emojis.map(\.emoji).sorted() == ["😀", "😢"] && bursts[1].total == 2)
+        #expect(assembler.audit.lateCorrections == 1 && assembler.audit.correctedReactions == 2)
+        #expect(assembler.audit.publishedReactions == 15)
+        // And the whole stretch again (a third processor after another rebalance) changes nothing.
+        assembler.add(report(watermark: 4000, partitions: [0], [
+            (0, 0, 0, 12, ["main": ["😀": 11, "😢": 1]]), (2000, 0, 12, 15, ["main": ["😀": 3]]),
+        ]))
+        #expect(assembler.drain().isEmpty)
+        #expect(assembler.audit.duplicates == 2)
+    }
+
+    @Test func everyInterleavingOfTwoProcessorsReportsAndTheirDuplicatesPublishesTheSameTotals() {
+        // Processor A reported window 0 of partitions 0 and 1 too early and died; B re-read both partitions from the
+        // last commit and reported window 0 complete, then windows 2000 and 4000. Each processor's reports reach the
+        // publisher in the order it wrote them; how A's and B's interleave, and which get delivered twice, varies.
+        let a = report(watermark: 2000, partitions: [0, 1], [(0, 0, 0, 5, ["a": ["😀": 5]]), (0, 1, 0, 2, ["a": ["🔥": 2]])])
+        let b = [
+            report(watermark: 2500, partitions: [0, 1], [(0, 0, 0, 7, ["a": ["😀": 6, "😢": 1]]), (0, 1, 0, 2, ["a": ["🔥": 2]])]),
+            report(watermark: 4000, partitions: [0, 1], [(2000, 0, 7, 9, ["a": ["😀": 2]]), (2000, 1, 2, 6, ["b": ["👏": 4]])]),
+            report(watermark: 6000, partitions: [0, 1], [(4000, 1, 6, 7, ["a": ["😀": 1]])]),
+        ]
+        let reports = [a] + b
+        var totals: Set<Int> = []
+        for permutation in [[0, 1, 2, 3], [1, 0, 2, 3], [1, 2, 0, 3], [1, 2, 3, 0], [0, 0, 1, 1, 2, 0, 3, 3], [1, 2, 1, 0, 3, 2]] {
+            var assembler = BurstAssembler(sourcePartitions: 2, scaleDown: ScaleDown(scale: 1))
+            var published = 0
+            for index in permutation {
+                assembler.add(reports[index])
+                published += assembler.drain().map(\.total).reduce(0, +)
+            }
+            totals.insert(published)
+            #expect(assembler.audit.conflicts == 0, "order \(permutation)")
+        }
+        // 7 + 2 in partition 0, 2 + 4 + 1 in partition 1: every offset once, whatever the interleaving.
+        #expect(totals == [16])
+    }
+
+    @Test func aRestartedPublisherResumesItsLedgerFromTheBurstsAndCountsNothingTwice() {
+        var first = BurstAssembler(sourcePartitions: 1, scaleDown: ScaleDown(scale: 1))
+        let early = report(watermark: 2000, partitions: [0], [(0, 0, 0, 4, ["main": ["😀": 4]])])
+        let pending = report(watermark: 2100, partitions: [0], [(2000, 0, 4, 6, ["main": ["😢": 2]])])
+        first.add(early)
+        first.add(pending)
+        #expect(first.drain().map(\.total) == [4])
+        // What went into the bursts topic: only the published window's offsets.
+        #expect(first.publishedLedger == [0: 4])
+        #expect(first.countedLedger == [0: 6])
+
+        // Restarted: it reads both reports again (the second was never committed), and a late correction.
+        var second = BurstAssembler(
+            sourcePartitions: 1, scaleDown: ScaleDown(scale: 1), lastSeq: ["main": 1], publishedUpTo: 2000,
+            ledger: first.publishedLedger)
+        second.add(early)
+        second.add(pending)
+        second.add(report(watermark: 4000, partitions: [0], [(2000, 0, 4, 7, ["main": ["😢": 3]])]))
+        let bursts = second.drain()
+        #expect(bursts.map(\.total) == [3])
+        #expect(bursts.map(\.seq) == [2])
+    }
+
+    @Test func aReportThatSkipsOffsetsIsCountedAndAlarmed() {
+        var assembler = BurstAssembler(sourcePartitions: 1, scaleDown: ScaleDown(scale: 1))
+        assembler.add(report(watermark: 2000, partitions: [0], [(0, 0, 0, 4, ["main": ["😀": 4]])]))
+        assembler.add(report(watermark: 4000, partitions: [0], [(2000, 0, 9, 10, ["main": ["😀": 1]])]))
+        #expect(assembler.drain().map(\.total) == [4, 1])
+        #expect(assembler.audit.gaps == 1)
+    }
+}

@@ -14,7 +14,7 @@ import Testing
         let firstResult = aggregator.close(upTo: 2000, processor: "p")
         let first = try #require(firstResult)
         #expect(first.windows.map(\.start) == [0])
-        #expect(first.windows[0].partitions == [PartitionCounts(partition: 0, channels: ["main": ["😀": 1]])])
+        #expect(first.windows[0].partitions == [PartitionCounts(partition: 0, channels: ["main": ["😀": 1]], from: 0, to: 1)])
         #expect(first.partitions == [0, 1])
         #expect(first.watermark == 2000)
         // Offsets of still-open windows are not committable.
@@ -25,8 +25,8 @@ import Testing
         let secondResult = aggregator.close(upTo: 6000, processor: "p")
         let second = try #require(secondResult)
         #expect(second.windows.map(\.start) == [2000, 4000])
-        #expect(second.windows[0].partitions == [PartitionCounts(partition: 1, channels: ["main": ["😀": 1, "😢": 1]])])
-        #expect(second.windows[1].partitions == [PartitionCounts(partition: 0, channels: ["other": ["🔥": 1]])])
+        #expect(second.windows[0].partitions == [PartitionCounts(partition: 1, channels: ["main": ["😀": 1, "😢": 1]], from: 0, to: 2)])
+        #expect(second.windows[1].partitions == [PartitionCounts(partition: 0, channels: ["other": ["🔥": 1]], from: 1, to: 2)])
         #expect(aggregator.committableOffsets() == [0: 2, 1: 2])
         #expect(aggregator.openWindowCount == 0)
     }
@@ -66,11 +66,11 @@ import Testing
         let result = aggregator.close(upTo: 2000, processor: "p")
         let report = try #require(result)
         #expect(report.windows.map(\.start) == [1000])
-        #expect(report.windows[0].partitions == [PartitionCounts(partition: 0, channels: ["main": ["😀": 1]])])
+        #expect(report.windows[0].partitions == [PartitionCounts(partition: 0, channels: ["main": ["😀": 1]], from: 1, to: 2)])
         #expect(aggregator.lateReactions == 0)
     }
 
-    @Test func aReactionArrivingAfterItsWindowClosedIsCountedInTheOldestOpenWindow() throws {
+    @Test func aReactionArrivingAfterItsWindowClosedIsReportedForItsOwnWindowAsACorrection() throws {
         var aggregator = WindowAggregator(window: WindowSpec(lengthMillis: 1000))
         aggregator.assign([0])
         _ = aggregator.close(upTo: 2500, processor: "p")
@@ -78,7 +78,37 @@ import Testing
         #expect(aggregator.lateReactions == 1)
         let result = aggregator.close(upTo: 3000, processor: "p")
         let report = try #require(result)
-        #expect(report.windows.map(\.start) == [2000])
-        #expect(report.windows[0].partitions == [PartitionCounts(partition: 0, channels: ["main": ["😢": 1]])])
+        // Its own window, with the offsets it covers: the publisher publishes it as a correction of that window.
+        #expect(report.windows.map(\.start) == [1000])
+        #expect(report.windows[0].partitions == [PartitionCounts(partition: 0, channels: ["main": ["😢": 1]], from: 0, to: 1)])
+    }
+
+    @Test func withinAPartitionWindowsNeverGoBackSoEachWindowIsOneRunOfOffsets() throws {
+        var aggregator = WindowAggregator(window: WindowSpec(lengthMillis: 1000))
+        aggregator.assign([0])
+        aggregator.add(partition: 0, offset: 10, timestamp: 100, channel: "main", emoji: "😀")
+        aggregator.add(partition: 0, offset: 11, timestamp: 1100, channel: "main", emoji: "😀")
+        // Stamped a little earlier than the record before it (an inversion between two appends): still window 1000.
+        aggregator.add(partition: 0, offset: 12, timestamp: 990, channel: "main", emoji: "😢")
+        aggregator.skip(partition: 0, offset: 13, timestamp: 1200)  // undecodable: counts nothing, covers its offset
+        #expect(aggregator.committableOffsets() == [0: 10])
+        let result = aggregator.close(upTo: 2000, processor: "p")
+        let report = try #require(result)
+        #expect(report.windows.map(\.start) == [0, 1000])
+        #expect(report.windows[0].partitions == [PartitionCounts(partition: 0, channels: ["main": ["😀": 1]], from: 10, to: 11)])
+        #expect(report.windows[1].partitions == [PartitionCounts(partition: 0, channels: ["main": ["😀": 1, "😢": 1]], from: 11, to: 14)])
+        #expect(aggregator.committableOffsets() == [0: 14])
+    }
+
+    @Test func oneRecordOfAWholeRequestCountsEveryReactionItHolds() throws {
+        var aggregator = WindowAggregator(window: WindowSpec(lengthMillis: 1000))
+        aggregator.assign([0])
+        let request = [(channel: "main", emoji: "😀"), (channel: "main", emoji: "😀"), (channel: "cricket", emoji: "🔥")]
+        aggregator.add(partition: 0, offset: 0, timestamp: 10, reactions: request)
+        let result = aggregator.close(upTo: 1000, processor: "p")
+        let report = try #require(result)
+        #expect(report.windows[0].partitions == [
+            PartitionCounts(partition: 0, channels: ["main": ["😀": 2], "cricket": ["🔥": 1]], from: 0, to: 1)
+        ])
     }
 }

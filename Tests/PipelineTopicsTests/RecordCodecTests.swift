@@ -21,22 +21,53 @@ import Testing
         channel: "cricket", seq: 42, windowStart: 1_700_000_000_000, windowEnd: 1_700_000_002_000,
         counts: ["🔥": 1200, "😀": 3], scaleDown: ScaleDown())
 
+    /// The single-reaction records of the release before one record per request.
+    let singleReactions = Topic<Reaction>(name: "emoji", codec: ReactionCodec())
+
     func encoded<Value>(_ value: Value, _ topic: Topic<Value>) -> ByteBuffer {
         topic.records([value])[0].value
     }
 
     @Test func reactionsRoundTripInACompactVersionedRecord() throws {
-        let bytes = encoded(reaction, PipelineTopics.reactions)
+        let bytes = encoded(reaction, singleReactions)
         #expect(bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == 1)
         #expect(bytes.readableBytes < reaction.jsonText().utf8.count / 2)
         #expect(try ReactionCodec().decode(bytes) == reaction)
-        #expect(PipelineTopics.reactions.records([reaction])[0].key == ByteBuffer(string: "ana.b@x"))
+        // And the batch codec of the `emoji` topic reads such a record as a batch of one.
+        #expect(try ReactionBatchCodec().decode(bytes) == [reaction])
+    }
+
+    @Test func oneRequestIsOneUnkeyedRecordHoldingEveryReaction() throws {
+        let batch = (0..<1000).map { Reaction(userID: "u\($0 % 7)", emoji: $0 % 3 == 0 ? "😀" : "🔥", clientTimestamp: Int64($0), channel: "cricket") }
+        let records = PipelineTopics.reactions.records([batch])
+        #expect(records.count == 1)
+        #expect(records[0].key == nil)  // spread over partitions by request, not by user
+        #expect(records[0].value.getInteger(at: records[0].value.readerIndex, as: UInt8.self) == 2)
+        #expect(records[0].value.readableBytes < batch.map { $0.jsonText().utf8.count }.reduce(0, +) / 2)
+        #expect(try ReactionBatchCodec().decode(records[0].value) == batch)
+        #expect(try ReactionBatchCodec().decode(encoded([], PipelineTopics.reactions)) == [])
+        #expect(PipelineTopics.reactions.spec(partitions: 8).timestamps == .logAppendTime)
     }
 
     @Test func reportsRoundTrip() throws {
         #expect(try ProcessorReportCodec().decode(encoded(report, PipelineTopics.windowReports)) == report)
         let empty = ProcessorReport(processor: "p", watermark: 0, partitions: [], windows: [])
         #expect(try ProcessorReportCodec().decode(encoded(empty, PipelineTopics.windowReports)) == empty)
+        var ranged = report
+        ranged.windows[0].partitions[0].from = 120
+        ranged.windows[0].partitions[0].to = 4_000_000_123
+        #expect(try ProcessorReportCodec().decode(encoded(ranged, PipelineTopics.windowReports)) == ranged)
+        #expect(ranged.windows[0].partitions[0].offsets == 120..<4_000_000_123)
+    }
+
+    @Test func burstsCarryThePublishersLedgerAndCorrectionsSayWhatTheyAre() throws {
+        let record = BurstRecord(burst, ledger: [0: 17, 7: 123_456])
+        #expect(try BurstRecordCodec().decode(encoded(record, PipelineTopics.bursts)).ledger == [0: 17, 7: 123_456])
+        var correction = burst
+        correction.correction = true
+        #expect(correction.jsonText().hasSuffix(#","correction":true}"#))
+        #expect(!burst.jsonText().contains("correction"))
+        #expect(try JSONDecoder().decode(Burst.self, from: Data(correction.jsonText().utf8)) == correction)
     }
 
     @Test func burstsCarryTheViewerFrameUnchanged() throws {
@@ -50,6 +81,7 @@ import Testing
 
     @Test func recordsWrittenAsJSONByTheReleaseBeforeAreRead() throws {
         #expect(try ReactionCodec().decode(ByteBuffer(string: reaction.jsonText())) == reaction)
+        #expect(try ReactionBatchCodec().decode(ByteBuffer(string: reaction.jsonText())) == [reaction])
         let reportJSON = try JSONEncoder().encode(report)
         #expect(try ProcessorReportCodec().decode(ByteBuffer(data: reportJSON)) == report)
         let legacy = try BurstRecordCodec().decode(ByteBuffer(data: try JSONEncoder().encode(burst)))
@@ -58,12 +90,13 @@ import Testing
 
     @Test func everyTruncationAndUnknownVersionIsAnErrorNotACrash() throws {
         let buffers = [
-            encoded(reaction, PipelineTopics.reactions), encoded(report, PipelineTopics.windowReports),
-            encoded(BurstRecord(burst), PipelineTopics.bursts),
+            encoded(reaction, singleReactions), encoded(report, PipelineTopics.windowReports),
+            encoded(BurstRecord(burst, ledger: [0: 17, 3: 4_000_000_000]), PipelineTopics.bursts),
+            encoded([reaction, reaction], PipelineTopics.reactions),
         ]
         let decoders: [(ByteBuffer) throws -> Void] = [
             { _ = try ReactionCodec().decode($0) }, { _ = try ProcessorReportCodec().decode($0) },
-            { _ = try BurstRecordCodec().decode($0) },
+            { _ = try BurstRecordCodec().decode($0) }, { _ = try ReactionBatchCodec().decode($0) },
         ]
         for (buffer, decode) in zip(buffers, decoders) {
             for length in 0..<buffer.readableBytes {
@@ -97,7 +130,7 @@ import Testing
 
     @Test func oneAppendSharesOneBufferAcrossItsRecords() throws {
         let reactions = (0..<100).map { Reaction(userID: "u\($0)", emoji: "😀", clientTimestamp: Int64($0)) }
-        let records = PipelineTopics.reactions.records(reactions)
+        let records = singleReactions.records(reactions)
         #expect(try records.map { try ReactionCodec().decode($0.value) } == reactions)
     }
 }

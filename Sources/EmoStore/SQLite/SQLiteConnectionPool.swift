@@ -52,8 +52,10 @@ actor SQLiteConnectionPool {
     /// Returns a connection; a broken one (`reusable == false`) is closed, freeing its slot for a waiter.
     func checkin(_ connection: SQLiteConnection, reusable: Bool = true) async {
         if !reusable || self.isClosed {
-            self.all.removeAll { $0 === connection }
+            // Closed before it leaves `all`: a `close()` waiting for the pool to drain must not shut the thread pool
+            // down while this connection is still closing on it (actor reentrancy at the `await`).
             try? await connection.close()
+            self.all.removeAll { $0 === connection }
             if self.isClosed {
                 self.resumeCloserIfDrained()
             } else if !self.waiters.isEmpty {

@@ -6,14 +6,20 @@ public struct Topic<Value>: Sendable {
     public let name: String
     public let retention: TopicSpec.Retention
     public let delivery: TopicSpec.Delivery
+    public let timestamps: TopicSpec.Timestamps
     public let codec: any RecordCodec<Value>
     /// The record key (partitioning: the same key always goes to the same partition); nil: spread round-robin.
     public let key: (@Sendable (Value) -> ByteBuffer?)?
+    /// The items a value holds, for the embedded log's capacity (see ``LogRecord/weight``); nil: one.
+    public let weight: (@Sendable (Value) -> Int)?
 
     public init(
         name: String, codec: any RecordCodec<Value>, retention: TopicSpec.Retention = .untilConsumed,
-        delivery: TopicSpec.Delivery = .prompt, key: (@Sendable (Value) -> ByteBuffer?)? = nil
+        delivery: TopicSpec.Delivery = .prompt, timestamps: TopicSpec.Timestamps = .createTime,
+        key: (@Sendable (Value) -> ByteBuffer?)? = nil, weight: (@Sendable (Value) -> Int)? = nil
     ) {
+        self.weight = weight
+        self.timestamps = timestamps
         self.name = name
         self.codec = codec
         self.retention = retention
@@ -23,7 +29,7 @@ public struct Topic<Value>: Sendable {
 
     /// How the log creates the topic with `partitions` partitions.
     public func spec(partitions: Int) -> TopicSpec {
-        TopicSpec(name: name, partitions: partitions, retention: retention, delivery: delivery)
+        TopicSpec(name: name, partitions: partitions, retention: retention, delivery: delivery, timestamps: timestamps)
     }
 
     /// The records of `values`, encoded into one buffer that the records' values share (one allocation per
@@ -41,7 +47,9 @@ public struct Topic<Value>: Sendable {
         records.reserveCapacity(values.count)
         for (index, value) in values.enumerated() {
             let bytes = buffer.getSlice(at: bounds[index].start, length: bounds[index].length)!
-            records.append(LogRecord(key: key?(value), value: bytes))
+            var record = LogRecord(key: key?(value), value: bytes)
+            if let weight { record.weight = weight(value) }
+            records.append(record)
         }
         return records
     }

@@ -11,6 +11,14 @@ public struct TopicRecord<Value> {
     public var key: ByteBuffer?
     /// nil when the record's bytes are not a value of the topic (counted and logged by the reader).
     public var value: Value?
+
+    public init(partition: Int, offset: Int64, timestamp: Int64, key: ByteBuffer?, value: Value?) {
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+        self.key = key
+        self.value = value
+    }
 }
 
 /// A ``PollResult`` with decoded values.

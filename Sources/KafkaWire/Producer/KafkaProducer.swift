@@ -67,7 +67,7 @@ public final class KafkaProducer: Service, Sendable {
                 }
                 let record = OutgoingRecord(
                     key: message.key, value: message.value, headers: message.headers,
-                    timestamp: message.timestamp ?? currentTimeMillis())
+                    timestamp: message.timestamp ?? currentTimeMillis(), logAppendTime: message.logAppendTime)
                 let size = record.estimatedSize
                 let partition: Int
                 if let explicit = message.partition {

@@ -40,11 +40,15 @@ public struct KafkaProducerMessage: Sendable {
     public var headers: [KafkaHeader]
     /// Milliseconds since the epoch; nil = now.
     public var timestamp: Int64?
+    /// Ask the broker to stamp the record with its append time (the batch's LogAppendTime attribute; a topic created
+    /// with `message.timestamp.type=LogAppendTime` gets that whatever the producer asks).
+    public var logAppendTime: Bool
 
     public init(
         topic: String, partition: Int? = nil, key: ByteBuffer? = nil, value: ByteBuffer?, headers: [KafkaHeader] = [],
-        timestamp: Int64? = nil
+        timestamp: Int64? = nil, logAppendTime: Bool = false
     ) {
+        self.logAppendTime = logAppendTime
         self.topic = topic
         self.partition = partition
         self.key = key

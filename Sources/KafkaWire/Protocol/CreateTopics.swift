@@ -4,7 +4,7 @@ import NIOCore
 struct CreateTopicsRequest: KafkaRequest {
     static let apiKey = KafkaApiKey.createTopics
     static let supportedVersions: ClosedRange<Int16> = 7...7
-    var topics: [(name: String, partitions: Int32, replicationFactor: Int16)]
+    var topics: [(name: String, partitions: Int32, replicationFactor: Int16, configs: [(String, String)])]
     var timeoutMs: Int32
 
     func encode(into writer: inout KafkaWriter, version: Int16) {
@@ -14,7 +14,12 @@ struct CreateTopicsRequest: KafkaRequest {
             writer.writeInt32(topic.partitions)
             writer.writeInt16(topic.replicationFactor)
             writer.writeCompactArrayCount(0)  // assignments
-            writer.writeCompactArrayCount(0)  // configs
+            writer.writeCompactArrayCount(topic.configs.count)
+            for (name, value) in topic.configs {
+                writer.writeCompactString(name)
+                writer.writeCompactString(value)
+                writer.writeEmptyTaggedFields()
+            }
             writer.writeEmptyTaggedFields()
         }
         writer.writeInt32(timeoutMs)

@@ -6,6 +6,8 @@ struct OutgoingRecord: Sendable {
     var value: ByteBuffer?
     var headers: [KafkaHeader]
     var timestamp: Int64
+    /// The batch asks the broker for LogAppendTime (batches hold one partition's records of one topic, all alike).
+    var logAppendTime = false
 
     /// An upper bound on the encoded size inside a batch (varint overheads counted at their maximum).
     var estimatedSize: Int {
@@ -55,7 +57,8 @@ enum RecordBatch {
         w.writeInt8(2)  // magic
         w.writeUInt32(0)  // crc, patched below
         let crcStart = w.buffer.writerIndex
-        w.writeInt16(0)  // attributes: no compression, CreateTime, not transactional
+        // Attributes: no compression, not transactional; CreateTime unless the records ask for the broker's time.
+        w.writeInt16(records[0].logAppendTime ? 0x08 : 0)
         w.writeInt32(Int32(records.count - 1))  // last offset delta
         w.writeInt64(baseTimestamp)
         w.writeInt64(maxTimestamp)

@@ -1,0 +1,204 @@
+import AsyncHTTPClient
+import EmoCore
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+
+/// Faults of the broker under load, on a broker of the test's own (it is stopped and killed): a 202 must mean the
+/// reaction reaches every viewer exactly once, whatever the broker does meanwhile.
+@Suite(.serialized, .enabled(if: TestBrokerProcess.binary != nil, "needs EMOSTREAM_TANSU_BIN (scripts/with-kafka.sh)"))
+struct KafkaFaultTests {
+    @Test func aBrokerStalledFor15SecondsUnderLoadLosesAndDuplicatesNothing() async throws {
+        let broker = try await TestBrokerProcess.start()
+        defer { broker.kill() }
+        let fleet = try await KafkaFleet.start(brokers: broker.address)
+        defer { fleet.stop() }
+        for processor in fleet.processors {
+            _ = try await processor.waitForLine { $0.contains("partitions assigned: [") && !$0.contains("partitions assigned: []") }
+        }
+        let account = try await Account.make(fleet.api, tier: 1)
+        let viewer = connectSSE(try await account.place().sseURL)
+        defer { viewer.1.cancel() }
+        #expect(try await viewer.0.next().type == "hello")
+        let totals = ViewerTotals()
+        let reader = Task { await totals.consume(viewer.0) }
+        defer { reader.cancel() }
+
+        // Load on both ingest servers for the whole run; the broker is stopped 3 s in, for 15 s.
+        let load = LoadRecord()
+        let ingest = fleet.ingest
+        let loaders = (0..<4).map { index in
+            Task {
+                var round = 0
+                while !load.stopped {
+                    let started = ContinuousClock.now
+                    let mix = [("😀", 7 + index), ("🔥", 3)]
+                    let result = try? await postReactions(ingest[index % 2], mix, user: "l\(index)-\(round)")
+                    load.record(status: result?.status, mix: mix, took: ContinuousClock.now - started)
+                    round += 1
+                    try? await Task.sleep(for: .milliseconds(100))  // paces the load; not a wait for anything
+                }
+            }
+        }
+        try await Task.sleep(for: .seconds(3))
+        broker.signal(SIGSTOP)
+        try await Task.sleep(for: .seconds(15))
+        broker.signal(SIGCONT)
+        try await Task.sleep(for: .seconds(5))
+        load.stop()
+        for loader in loaders { await loader.value }
+        let marker = try await postReactions(fleet.ingest[0], [("🎉", 1)], user: "marker")
+        #expect(marker.status == 202)
+        var expected = load.accepted
+        expected["🎉", default: 0] += 1
+        let accepted = expected
+
+        let summary = load.summary()
+        let seen: [String: Int]
+        do {
+            seen = try await totals.waitUntil(seconds: 90) {
+                $0["🎉", default: 0] >= 1 && $0.values.reduce(0, +) >= accepted.values.reduce(0, +)
+            }
+        } catch {
+            let logs = fleet.all.map { $0.output.lines.withLock { $0.suffix(25).joined(separator: "\n") } }
+            Issue.record("viewer saw \(totals.state.withLock { $0.counts }) of \(accepted); \(summary)\n\(logs.joined(separator: "\n----\n"))")
+            return
+        }
+        #expect(seen == accepted, "\(summary)")
+        // The stall is shorter than the delivery timeout (30 s): every request is acknowledged once the broker resumes.
+        #expect(summary.refusedOtherThan503 == 0, "\(summary)")
+        let seqs = totals.seqs()
+        #expect(seqs == Array(1...UInt64(seqs.count)))
+        reliabilityRow(
+            "broker", "SIGSTOP 15 s under load (2 ingest servers, 2 processors, 4 posting loops)",
+            "accepted \(summary.acceptedReactions + 1), counted \(seen.values.reduce(0, +)) (exact); "
+                + "\(summary.status503) × 503; slowest answer \(summary.slowest); seq 1…\(seqs.count) gap-free")
+    }
+}
+
+/// What the load loop saw.
+final class LoadRecord: Sendable {
+    struct State {
+        var accepted: [String: Int] = [:]
+        var statuses: [Int: Int] = [:]
+        var slowest: Duration = .zero
+        var stopped = false
+    }
+
+    var stopped: Bool { state.withLock { $0.stopped } }
+    func stop() { state.withLock { $0.stopped = true } }
+
+    struct Summary: CustomStringConvertible {
+        var acceptedReactions: Int
+        var status503: Int
+        var refusedOtherThan503: Int
+        var slowest: Duration
+        var statuses: [Int: Int]
+        var description: String { "statuses \(statuses), accepted reactions \(acceptedReactions), slowest \(slowest)" }
+    }
+
+    let state = Mutex(State())
+
+    func record(status: Int?, mix: [(String, Int)], took: Duration) {
+        state.withLock { state in
+            state.statuses[status ?? -1, default: 0] += 1
+            state.slowest = max(state.slowest, took)
+            if status == 202 {
+                for (emoji, count) in mix { state.accepted[emoji, default: 0] += count }
+            }
+        }
+    }
+
+    var accepted: [String: Int] { state.withLock { $0.accepted } }
+
+    func summary() -> Summary {
+        state.withLock { state in
+            Summary(
+                acceptedReactions: state.accepted.values.reduce(0, +), status503: state.statuses[503] ?? 0,
+                refusedOtherThan503: state.statuses.filter { $0.key != 202 && $0.key != 503 }.values.reduce(0, +),
+                slowest: state.slowest, statuses: state.statuses)
+        }
+    }
+}
+
+/// A Tansu broker of one test (memory storage, a free port), which the test may stop, continue and kill.
+final class TestBrokerProcess: Sendable {
+    static var binary: String? { ProcessInfo.processInfo.environment["EMOSTREAM_TANSU_BIN"] }
+
+    let process: Process
+    let port: Int
+    var address: String { "127.0.0.1:\(port)" }
+
+    private init(process: Process, port: Int) {
+        self.process = process
+        self.port = port
+    }
+
+    static func start(port: Int? = nil) async throws -> TestBrokerProcess {
+        let port = try port ?? freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary!)
+        process.arguments = [
+            "broker", "--listener-url", "tcp://127.0.0.1:\(port)", "--advertised-listener-url", "tcp://127.0.0.1:\(port)",
+            "--storage-engine", "memory://tansu/",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let broker = TestBrokerProcess(process: process, port: port)
+        try await withTimeout(seconds: 30) {
+            while true {
+                if try await canConnect(port: port) { return }
+                guard process.isRunning else { throw TimedOut() }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        return broker
+    }
+
+    static func freePort() throws -> Int {
+        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
+        let port = channel.localAddress!.port!
+        try channel.close().wait()
+        return port
+    }
+
+    static func canConnect(port: Int) async throws -> Bool {
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get()
+            try? await channel.close()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    func signal(_ signal: Int32) {
+        Foundation.kill(process.processIdentifier, signal)
+    }
+
+    func kill() {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGCONT)
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// Appends one measured row to the file named by `EMOSTREAM_RELIABILITY_ROWS` (scripts/reliability.sh composes
+/// docs/reliability.md from them); nothing without it.
+func reliabilityRow(_ area: String, _ scenario: String, _ result: String) {
+    guard let path = ProcessInfo.processInfo.environment["EMOSTREAM_RELIABILITY_ROWS"] else { return }
+    let line = "| \(area) | \(scenario) | \(result) |\n"
+    if let handle = FileHandle(forWritingAtPath: path) {
+        handle.seekToEndOfFile()
+        handle.write(Data(line.utf8))
+        try? handle.close()
+    } else {
+        FileManager.default.createFile(atPath: path, contents: Data(line.utf8))
+    }
+}
