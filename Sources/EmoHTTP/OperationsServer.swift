@@ -15,14 +15,17 @@ public enum OperationsServer {
         }
     }
 
-    /// - Parameter role: names the process in `/healthz` (`{"status":"ok","role":…}`).
+    /// - Parameters:
+    ///   - role: names the process in `/healthz` (`{"status":"ok","role":…}`).
+    ///   - logProblem: what is wrong with the event log now (nil: nothing); `/healthz` answers 503 while there is.
     public static func buildApplication(
         configuration: Configuration, role: String, registry: PrometheusCollectorRegistry, logger: Logger,
+        logProblem: (@Sendable () async -> String?)? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
-        addRoutes(to: router, role: role, registry: registry)
+        addRoutes(to: router, role: role, registry: registry, logProblem: logProblem)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: role),
@@ -30,11 +33,21 @@ public enum OperationsServer {
             logger: logger)
     }
 
-    /// `GET /healthz` and `GET /metrics` on `router`.
+    /// `GET /healthz` and `GET /metrics` on `router`. With `logProblem`, `/healthz` reports the event log too:
+    /// `{"status":"ok","role":…,"log":"ok"}`, or 503 `{"status":"unavailable","log":"unavailable","problem":…}`.
     public static func addRoutes<Context: RequestContext>(
-        to router: Router<Context>, role: String, registry: PrometheusCollectorRegistry
+        to router: Router<Context>, role: String, registry: PrometheusCollectorRegistry,
+        logProblem: (@Sendable () async -> String?)? = nil
     ) {
-        router.get("/healthz") { _, _ in jsonResponse(["status": "ok", "role": role]) }
+        router.get("/healthz") { _, _ in
+            guard let logProblem else { return jsonResponse(["status": "ok", "role": role]) }
+            if let problem = await logProblem() {
+                return jsonResponse(
+                    ["status": "unavailable", "role": role, "log": "unavailable", "problem": problem],
+                    status: .serviceUnavailable)
+            }
+            return jsonResponse(["status": "ok", "role": role, "log": "ok"])
+        }
         router.get("/metrics") { _, _ in metricsResponse(registry) }
     }
 }

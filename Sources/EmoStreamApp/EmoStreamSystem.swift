@@ -105,7 +105,8 @@ public struct EmoStreamSystem: Sendable {
             services += node.services
         }
         let ingest = IngestController(
-            log: log, configuration: configuration.ingest, metrics: metrics, stats: stats, channels: infrastructure.channels)
+            log: log, configuration: configuration.ingest, metrics: metrics, stats: stats, channels: infrastructure.channels,
+            logger: logger)
         var gatewayConfiguration = configuration.gateway
         gatewayConfiguration.server.host = configuration.host
         let gateway = try APIGateway(

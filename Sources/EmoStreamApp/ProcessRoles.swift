@@ -1,5 +1,6 @@
 import EmoHTTP
 import EmoStore
+import EventLog
 import Gateway
 import Ingest
 import Logging
@@ -32,7 +33,7 @@ public enum ProcessRoles {
         }
         let controller = IngestController(
             log: pipeline.log, configuration: configuration.ingest, metrics: PrometheusMetricsFactory(registry: registry),
-            channels: channels)
+            channels: channels, logger: logger)
         var server = server
         server.host = configuration.host
         let host = configuration.advertisedHost
@@ -53,7 +54,7 @@ public enum ProcessRoles {
             log: pipeline.log, configuration: configuration.processor, logger: logger,
             metrics: PrometheusMetricsFactory(registry: registry))
         logger.info("EmoStream processor ready: \(name)")
-        return pipeline.services + [processor] + operations(configuration, role: "processor", registry: registry, logger: logger)
+        return pipeline.services + [processor] + operations(configuration, role: "processor", registry: registry, logger: logger, log: pipeline.log)
     }
 
     /// `emostream publisher`: the main publisher, which orders window results into bursts.
@@ -64,7 +65,7 @@ public enum ProcessRoles {
             log: pipeline.log, configuration: configuration.publisher, logger: logger,
             metrics: PrometheusMetricsFactory(registry: registry))
         logger.info("EmoStream publisher ready")
-        return pipeline.services + [publisher] + operations(configuration, role: "publisher", registry: registry, logger: logger)
+        return pipeline.services + [publisher] + operations(configuration, role: "publisher", registry: registry, logger: logger, log: pipeline.log)
     }
 
     /// `emostream node`: one cluster node that registers itself in the shared store, heartbeats, admits viewers by
@@ -112,7 +113,7 @@ public enum ProcessRoles {
             pipeline = log
             ingest = IngestController(
                 log: log.log, configuration: configuration.ingest, metrics: PrometheusMetricsFactory(registry: registry),
-                channels: infrastructure.channels)
+                channels: infrastructure.channels, logger: logger)
         }
         var gatewayConfiguration = configuration.gateway
         gatewayConfiguration.server.host = configuration.host
@@ -138,13 +139,15 @@ public enum ProcessRoles {
 
     /// `/healthz` and `/metrics` of a worker process on `--metrics-port` (none without it).
     static func operations(
-        _ configuration: EmoStreamConfiguration, role: String, registry: PrometheusCollectorRegistry, logger: Logger
+        _ configuration: EmoStreamConfiguration, role: String, registry: PrometheusCollectorRegistry, logger: Logger,
+        log: any EventLog
     ) -> [any Service] {
         guard let port = configuration.metricsPort else { return [] }
         let host = configuration.advertisedHost
         return [
             OperationsServer.buildApplication(
                 configuration: .init(host: configuration.host, port: port), role: role, registry: registry, logger: logger,
+                logProblem: { await log.health().problem },
                 onServerRunning: { port in logger.info("EmoStream \(role) metrics: http://\(host):\(port)/metrics") })
         ]
     }

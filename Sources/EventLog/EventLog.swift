@@ -23,6 +23,26 @@ public protocol EventLog: Sendable {
     func withConsumer<Result>(
         _ options: ConsumerOptions, _ body: (any LogConsumer) async throws -> Result
     ) async throws -> Result
+    /// Whether the log is available now (cheap enough for every `/healthz`; implementations cache a probe).
+    func health() async -> LogHealth
+}
+
+extension EventLog {
+    /// An in-process log is available whenever the process is.
+    public func health() async -> LogHealth { .available }
+}
+
+/// Whether a log can take appends and serve reads now, for `/healthz`.
+public struct LogHealth: Sendable, Equatable {
+    /// nil when the log is available; otherwise what is wrong (the broker cannot be reached, topics are missing…).
+    public var problem: String?
+
+    public init(problem: String? = nil) {
+        self.problem = problem
+    }
+
+    public static let available = LogHealth()
+    public var isAvailable: Bool { problem == nil }
 }
 
 extension EventLog {

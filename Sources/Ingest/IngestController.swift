@@ -32,6 +32,9 @@ public struct IngestController: Sendable {
     let accepted: Counter
     let rejected: Counter
     let overloaded: Counter
+    let refusedUnavailable: Counter
+    let refusedFull: Counter
+    let refusals: RefusalLog
     let stats: PipelineStats?
     let limiter: UserRateLimiter?
     /// The channels reactions may use (nil: any valid name, nothing registered).
@@ -39,9 +42,10 @@ public struct IngestController: Sendable {
 
     public init(
         log: any EventLog, configuration: Configuration = .init(), metrics: any MetricsFactory, stats: PipelineStats? = nil,
-        channels: ChannelRegistry? = nil
+        channels: ChannelRegistry? = nil, logger: Logger = Logger(label: "emostream.ingest")
     ) {
         self.log = log
+        self.refusals = RefusalLog(logger: logger)
         self.channels = channels
         self.configuration = configuration
         self.stats = stats
@@ -49,6 +53,9 @@ public struct IngestController: Sendable {
         self.accepted = Counter(label: "emostream_reactions_accepted_total", factory: metrics)
         self.rejected = Counter(label: "emostream_ingest_rejected_total", factory: metrics)
         self.overloaded = Counter(label: "emostream_ingest_overloaded_total", factory: metrics)
+        self.refusedUnavailable = Counter(
+            label: "emostream_ingest_refused_total", dimensions: [("reason", "log_unavailable")], factory: metrics)
+        self.refusedFull = Counter(label: "emostream_ingest_refused_total", dimensions: [("reason", "overloaded")], factory: metrics)
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -116,10 +123,14 @@ public struct IngestController: Sendable {
             // One record for the whole request: it is durable all at once or not at all.
             try await log.append([reactions], to: PipelineTopics.reactions)
         } catch EventLogError.full {
+            refusedFull.increment()
+            refusals.refused(code: "overloaded", reason: "the event log is full")
             throw APIError(
                 .serviceUnavailable, "overloaded", "the event log is full; retry shortly",
                 headers: [.retryAfter: "1"])
-        } catch EventLogError.unavailable {
+        } catch EventLogError.unavailable(let reason) {
+            refusedUnavailable.increment()
+            refusals.refused(code: "log_unavailable", reason: "the event log did not acknowledge an append: \(reason)")
             throw APIError(
                 .serviceUnavailable, "log_unavailable", "the event log did not acknowledge the reactions; retry shortly",
                 headers: [.retryAfter: "1"])

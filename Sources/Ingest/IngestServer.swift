@@ -21,7 +21,8 @@ public enum IngestServer {
         let router = Router()
         router.middlewares.add(JSONErrorMiddleware())
         controller.addRoutes(to: router)
-        OperationsServer.addRoutes(to: router, role: "ingest", registry: registry)
+        OperationsServer.addRoutes(
+            to: router, role: "ingest", registry: registry, logProblem: { [log = controller.log] in await log.health().problem })
         var application = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emostream"),

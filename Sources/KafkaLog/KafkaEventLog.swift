@@ -53,6 +53,10 @@ public final class KafkaEventLog: EventLog, Service {
     let specs = Mutex<[String: TopicSpec]>([:])
     /// When topics were last checked for re-creation.
     let recreation = Mutex<ContinuousClock.Instant?>(nil)
+    /// The last health probe and when it was taken (probes are cached for a second).
+    let lastHealth = Mutex<(at: ContinuousClock.Instant, health: LogHealth)?>(nil)
+    /// The last append's failure, cleared by the next success.
+    let appendFailure = Mutex<String?>(nil)
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -138,7 +142,9 @@ public final class KafkaEventLog: EventLog, Service {
         let producer = spec?.delivery == .bulk ? reactionProducer : controlProducer
         do {
             _ = try await unavailableOnKafkaError { try await producer.sendAndAwait(messages) }
+            appendFailure.withLock { $0 = nil }
         } catch {
+            appendFailure.withLock { $0 = "the last append to \(topic) failed: \(error)" }
             await recreateMissingTopics()
             throw error
         }
@@ -200,6 +206,29 @@ public final class KafkaEventLog: EventLog, Service {
 /// Maps the client's errors to the log's: a Kafka cluster that cannot be reached or does not acknowledge in
 /// time is ``EventLogError/unavailable(_:)`` (ingest answers 503).
 extension KafkaEventLog {
+    /// Unavailable while the broker cannot be reached within 2 s, lacks a topic this log ensured (which it then
+    /// creates again), or failed the last append; the probe is cached for a second.
+    public func health() async -> LogHealth {
+        let now = ContinuousClock.now
+        if let cached = lastHealth.withLock({ $0 }), now - cached.at < .seconds(1) { return cached.health }
+        var health = LogHealth.available
+        let known = specs.withLock { Array($0.values) }
+        do {
+            let existing = try await withProbeTimeout(.seconds(2)) { try await self.admin.listTopics() }
+            let missing = known.filter { existing[self.kafkaName($0.name)] == nil }.map(\.name).sorted()
+            if !missing.isEmpty {
+                health = LogHealth(problem: "the broker has lost topics \(missing); re-creating them")
+                await recreateMissingTopics()
+            } else if let failure = appendFailure.withLock({ $0 }) {
+                health = LogHealth(problem: failure)
+            }
+        } catch {
+            health = LogHealth(problem: "the Kafka broker does not answer: \(error)")
+        }
+        lastHealth.withLock { $0 = (now, health) }
+        return health
+    }
+
     /// Creates again every topic ensured through this log that the broker no longer has (a broker that came back
     /// empty), at most once per second; a broker that is still down makes this a quiet no-op.
     func recreateMissingTopics() async {
@@ -229,5 +258,18 @@ func unavailableOnKafkaError<T: Sendable>(_ body: @Sendable () async throws -> T
         return try await body()
     } catch let error as KafkaError {
         throw EventLogError.unavailable(error.description)
+    }
+}
+
+/// `body`'s result, or an error once `limit` has passed.
+func withProbeTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw EventLogError.unavailable("no answer within \(limit)")
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
     }
 }

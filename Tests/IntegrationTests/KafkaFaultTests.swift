@@ -78,6 +78,77 @@ struct KafkaFaultTests {
     }
 }
 
+extension KafkaFaultTests {
+    @Test func aBrokerThatComesBackEmptyGetsItsTopicsBackAndEverythingRecoversByItself() async throws {
+        var broker = try await TestBrokerProcess.start()
+        defer { broker.kill() }
+        let fleet = try await KafkaFleet.start(brokers: broker.address, extra: ["EMOSTREAM_NODE_TTL": "60s"])
+        defer { fleet.stop() }
+        for processor in fleet.processors {
+            _ = try await processor.waitForLine { $0.contains("partitions assigned: [") && !$0.contains("partitions assigned: []") }
+        }
+        let account = try await Account.make(fleet.api, tier: 1)
+        let viewer = connectSSE(try await account.place().sseURL)
+        defer { viewer.1.cancel() }
+        #expect(try await viewer.0.next().type == "hello")
+        let totals = ViewerTotals()
+        let reader = Task { await totals.consume(viewer.0) }
+        defer { reader.cancel() }
+        #expect(try await postReactions(fleet.ingest[0], [("😀", 5)], user: "before").status == 202)
+        _ = try await totals.waitUntil(seconds: 60) { $0["😀", default: 0] >= 5 }
+
+        // The broker dies and comes back on the same port with nothing: no topics, no groups, no offsets.
+        broker.kill()
+        let outage = ContinuousClock.now
+        let health = try await request(.GET, fleet.ingest[0] + "/healthz", contentType: nil)
+        #expect(health.status == 503, "\(health.text)")
+        #expect(health.text.contains("\"log\":\"unavailable\""), "\(health.text)")
+        broker = try await TestBrokerProcess.start(port: broker.port)
+
+        // Nobody runs `emostream topics create`: ingest answers 503 until its topics are back, then 202.
+        let ingest = fleet.ingest[1]
+        let (recovered, refused) = try await withTimeout(seconds: 60) {
+            var refused = 0
+            while true {
+                let result = try await postReactions(ingest, [("🔥", 1)], user: "probe")
+                if result.status == 202 { return (ContinuousClock.now - outage, refused) }
+                #expect(result.status == 503, "\(result.text)")
+                refused += 1
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        var accepted = ["🔥": 1]
+        for round in 0..<10 {
+            let result = try await postReactions(fleet.ingest[round % 2], [("😢", 3), ("🔥", 2)], user: "after-\(round)")
+            #expect(result.status == 202, "\(result.text)")
+            accepted["😢", default: 0] += 3
+            accepted["🔥", default: 0] += 2
+        }
+        #expect(try await postReactions(fleet.ingest[0], [("🎉", 1)], user: "marker").status == 202)
+        accepted["🎉"] = 1
+        accepted["😀"] = 5
+        let expected = accepted
+        let seen: [String: Int]
+        do {
+            seen = try await totals.waitUntil(seconds: 90) { $0["🎉", default: 0] >= 1 && $0.values.reduce(0, +) >= expected.values.reduce(0, +) }
+        } catch {
+            let logs = fleet.all.map { $0.output.lines.withLock { $0.suffix(20).joined(separator: "\n") } }
+            Issue.record("viewer saw \(totals.state.withLock { $0.counts }) of \(expected)\n\(logs.joined(separator: "\n----\n"))")
+            return
+        }
+        #expect(seen == expected)
+        let resumed = ContinuousClock.now - outage
+        let healthy = try await request(.GET, fleet.ingest[0] + "/healthz", contentType: nil)
+        #expect(healthy.status == 200, "\(healthy.text)")
+        let refusals = try await fleet.ingestLogLines { $0.contains("refusing reactions") }
+        #expect(refusals >= 1)
+        reliabilityRow(
+            "broker", "killed, restarted empty on the same port",
+            "/healthz 503 during the outage; \(refused) × 503 until ingest had re-created the topics; first 202 after "
+                + "\(recovered); bursts again after \(resumed); afterwards accepted == counted (\(expected.values.reduce(0, +)))")
+    }
+}
+
 /// What the load loop saw.
 final class LoadRecord: Sendable {
     struct State {

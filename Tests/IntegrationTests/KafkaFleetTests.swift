@@ -228,4 +228,10 @@ struct KafkaFleet {
     func stop() {
         all.forEach { $0.kill() }
     }
+
+    /// Lines of the ingest processes for which `matches` holds.
+    func ingestLogLines(_ matches: @escaping @Sendable (String) -> Bool) async throws -> Int {
+        all.filter { $0.output.lines.withLock { $0.contains { $0.contains("EmoStream ingest ready") } } }
+            .map { $0.output.lines.withLock { $0.filter(matches).count } }.reduce(0, +)
+    }
 }
