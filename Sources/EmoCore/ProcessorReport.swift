@@ -13,8 +13,13 @@ public struct ProcessorReport: Codable, Sendable, Hashable {
     public var partitions: [Int]
     /// Windows closed since the previous report that hold at least one reaction.
     public var windows: [WindowCounts]
+    /// The incarnation of the `emoji` topic the offsets belong to (Kafka's topic id); nil when the log cannot tell.
+    public var epoch: String?
 
-    public init(processor: String, watermark: EpochMillis, partitions: [Int], windows: [WindowCounts]) {
+    public init(
+        processor: String, watermark: EpochMillis, partitions: [Int], windows: [WindowCounts], epoch: String? = nil
+    ) {
+        self.epoch = epoch
         self.processor = processor
         self.watermark = watermark
         self.partitions = partitions

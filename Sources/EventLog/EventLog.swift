@@ -155,8 +155,15 @@ public struct PollResult: Sendable {
     /// Changes whenever the consumer's positions were reset to the committed offsets (a new assignment, a group
     /// rebalance): whatever was counted from earlier polls and not yet committed will be read again.
     public var generation: Int64
+    /// Which incarnation of the topic the offsets belong to (Kafka's topic id); a new value means the topic was
+    /// created again and its offsets started over. nil when the log cannot tell (the embedded log lives as long as
+    /// its process).
+    public var epoch: String?
 
-    public init(records: [ConsumedRecord], watermark: Int64?, assignment: [Int], generation: Int64 = 0) {
+    public init(
+        records: [ConsumedRecord], watermark: Int64?, assignment: [Int], generation: Int64 = 0, epoch: String? = nil
+    ) {
+        self.epoch = epoch
         self.records = records
         self.watermark = watermark
         self.assignment = assignment

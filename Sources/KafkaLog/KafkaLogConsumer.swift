@@ -69,7 +69,9 @@ final class KafkaLogConsumer: LogConsumer {
             }
             return complete - lateness
         }
-        return PollResult(records: records, watermark: watermark, assignment: assignment, generation: Int64(batch.generation))
+        return PollResult(
+            records: records, watermark: watermark, assignment: assignment, generation: Int64(batch.generation),
+            epoch: consumer.topicID(of: topic))
     }
 
     func commit(_ offsets: [Int: Int64]) async throws {

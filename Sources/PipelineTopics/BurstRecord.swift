@@ -19,12 +19,15 @@ public struct BurstRecord: Sendable, Equatable {
     /// The publisher's ledger when it appended the burst: per `emoji` partition, every offset below which is counted
     /// in the bursts published so far. A restarted publisher resumes from the newest burst's ledger.
     public var ledger: [Int: Int64]
+    /// The incarnation of the `emoji` topic the ledger's offsets belong to (nil when the log cannot tell).
+    public var epoch: String?
 
     public init(
         channel: String, seq: UInt64, windowStart: EpochMillis, windowEnd: EpochMillis, total: Int, frame: ByteBuffer,
-        ledger: [Int: Int64] = [:]
+        ledger: [Int: Int64] = [:], epoch: String? = nil
     ) {
         self.ledger = ledger
+        self.epoch = epoch
         self.channel = channel
         self.seq = seq
         self.windowStart = windowStart
@@ -34,10 +37,10 @@ public struct BurstRecord: Sendable, Equatable {
     }
 
     /// Encodes `burst`'s viewer frame.
-    public init(_ burst: Burst, ledger: [Int: Int64] = [:]) {
+    public init(_ burst: Burst, ledger: [Int: Int64] = [:], epoch: String? = nil) {
         self.init(
             channel: burst.channel, seq: burst.seq, windowStart: burst.windowStart, windowEnd: burst.windowEnd,
-            total: burst.total, frame: ByteBuffer(string: burst.jsonText()), ledger: ledger)
+            total: burst.total, frame: ByteBuffer(string: burst.jsonText()), ledger: ledger, epoch: epoch)
     }
 }
 
@@ -47,7 +50,7 @@ public struct BurstRecord: Sendable, Equatable {
 /// UInt32 length + bytes`. A record starting with `{` is the burst JSON of earlier releases.
 ///
 /// Version 2 (written): version 1 followed by the ledger, `UInt32 count × (partition: Int32 | next offset: Int64)` in
-/// partition order.
+/// partition order, and its epoch, `str` (empty when unknown).
 public struct BurstRecordCodec: RecordCodec {
     public static let version: UInt8 = 2
 
@@ -68,6 +71,7 @@ public struct BurstRecordCodec: RecordCodec {
             buffer.writeInteger(Int32(partition))
             buffer.writeInteger(next)
         }
+        buffer.writeRecordString(burst.epoch ?? "")
     }
 
     public func decode(_ buffer: ByteBuffer) throws(RecordDecodingError) -> BurstRecord {
@@ -82,6 +86,7 @@ public struct BurstRecordCodec: RecordCodec {
             let length = Int(try buffer.readRecordInteger(as: UInt32.self))
             guard let frame = buffer.readSlice(length: length) else { throw .truncated }
             var ledger: [Int: Int64] = [:]
+            var epoch: String?
             if version >= 2 {
                 for _ in 0..<(try buffer.readRecordCount(minimumBytes: 12)) {
                     let partition = Int(try buffer.readRecordInteger(as: Int32.self))
@@ -90,10 +95,12 @@ public struct BurstRecordCodec: RecordCodec {
                         throw RecordDecodingError("an invalid ledger entry")
                     }
                 }
+                let text = try buffer.readRecordString()
+                epoch = text.isEmpty ? nil : text
             }
             return BurstRecord(
                 channel: channel, seq: seq, windowStart: start, windowEnd: end, total: Int(total), frame: frame,
-                ledger: ledger)
+                ledger: ledger, epoch: epoch)
         } legacy: { BurstRecord(try JSONDecoder().decode(Burst.self, from: $0)) }
     }
 }

@@ -12,7 +12,7 @@ import NIOFoundationCompat
 /// equally. A record starting with `{` is the JSON of earlier releases.
 ///
 /// Version 2 (written): as version 1, with each partition's counts followed by the offsets they cover, `from: Int64 |
-/// to: Int64` (both -1 when unknown).
+/// to: Int64` (both -1 when unknown), and the report ending in the `emoji` topic's epoch, `str` (empty when unknown).
 public struct ProcessorReportCodec: RecordCodec {
     public static let version: UInt8 = 2
 
@@ -44,6 +44,7 @@ public struct ProcessorReportCodec: RecordCodec {
                 buffer.writeInteger(counts.to ?? -1)
             }
         }
+        buffer.writeRecordString(report.epoch ?? "")
     }
 
     public func decode(_ buffer: ByteBuffer) throws(RecordDecodingError) -> ProcessorReport {
@@ -100,6 +101,12 @@ public struct ProcessorReportCodec: RecordCodec {
             }
             windows.append(WindowCounts(start: start, end: end, partitions: perPartition))
         }
-        return ProcessorReport(processor: processor, watermark: watermark, partitions: partitions, windows: windows)
+        var epoch: String?
+        if withOffsets {
+            let text = try buffer.readRecordString()
+            epoch = text.isEmpty ? nil : text
+        }
+        return ProcessorReport(
+            processor: processor, watermark: watermark, partitions: partitions, windows: windows, epoch: epoch)
     }
 }

@@ -78,7 +78,12 @@ public struct StreamProcessor: Service {
         if poll.assignment != aggregator.assignment || poll.generation != aggregator.generation {
             logger.info("partitions assigned: \(poll.assignment)", metadata: ["generation": "\(poll.generation)"])
         }
-        aggregator.assign(poll.assignment, generation: poll.generation)
+        if let epoch = poll.epoch, let known = aggregator.epoch, epoch != known {
+            logger.warning(
+                "the emoji topic was created again (a broker that lost its data): counting it from its start",
+                metadata: ["epoch": "\(epoch)", "previous": "\(known)"])
+        }
+        aggregator.assign(poll.assignment, generation: poll.generation, epoch: poll.epoch)
         let lateBefore = aggregator.lateReactions
         var reactions = 0
         for record in poll.records {
@@ -97,7 +102,7 @@ public struct StreamProcessor: Service {
             lateReactions.increment(by: aggregator.lateReactions - lateBefore)
         }
         guard let watermark = poll.watermark,
-            let report = aggregator.close(upTo: watermark, processor: configuration.name)
+            let report = aggregator.close(upTo: watermark, processor: configuration.name, epoch: poll.epoch)
         else { return }
         try await log.append([report], to: PipelineTopics.windowReports)
         reportsWritten.increment()

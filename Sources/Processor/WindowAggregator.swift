@@ -19,6 +19,8 @@ public struct WindowAggregator: Sendable {
     public private(set) var lateReactions = 0
     /// The highest watermark reported so far.
     public private(set) var reportedWatermark: EpochMillis?
+    /// The incarnation of the topic the counts belong to (see ``PollResult/epoch``).
+    public private(set) var epoch: String?
 
     /// A run of one partition's offsets counted in one window.
     struct Piece: Sendable {
@@ -46,8 +48,11 @@ public struct WindowAggregator: Sendable {
     /// Adopts a new partition assignment; counts of partitions given away are dropped (their new owner re-reads
     /// them from the committed offsets). A new `generation` means the consumer re-reads every partition from the
     /// committed offsets, so every uncommitted count is dropped.
-    public mutating func assign(_ partitions: [Int], generation: Int64 = 0) {
-        if generation != self.generation {
+    public mutating func assign(_ partitions: [Int], generation: Int64 = 0, epoch: String? = nil) {
+        // A new epoch: the topic was created again (its offsets start over), so nothing counted so far is of it.
+        let newEpoch = epoch != nil && self.epoch != nil && epoch != self.epoch
+        if epoch != nil { self.epoch = epoch }
+        if generation != self.generation || newEpoch {
             self.generation = generation
             self.partitions = [:]
             // Re-read records of windows already reported go to those windows again (the publisher's ledger knows
@@ -104,7 +109,7 @@ public struct WindowAggregator: Sendable {
     /// Closes every window that ends at or before `watermark`. Returns a report when the watermark crossed at
     /// least one window boundary since the last report (even without reactions, so the publisher learns that
     /// these partitions are complete), or when counts are due; otherwise `nil`.
-    public mutating func close(upTo watermark: EpochMillis, processor: String) -> ProcessorReport? {
+    public mutating func close(upTo watermark: EpochMillis, processor: String, epoch: String? = nil) -> ProcessorReport? {
         let length = window.lengthMillis
         var closing: [EpochMillis: [PartitionCounts]] = [:]
         for partition in partitions.keys.sorted() {
@@ -130,7 +135,8 @@ public struct WindowAggregator: Sendable {
             WindowCounts(start: start, end: start + length, partitions: closing[start]!)
         }
         reportedWatermark = max(reportedWatermark ?? watermark, watermark)
-        return ProcessorReport(processor: processor, watermark: watermark, partitions: assignment, windows: windows)
+        return ProcessorReport(
+            processor: processor, watermark: watermark, partitions: assignment, windows: windows, epoch: epoch)
     }
 
     /// Offsets that are safe to commit once the reports so far are durable: per partition, the first offset of a

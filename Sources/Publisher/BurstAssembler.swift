@@ -25,6 +25,10 @@ public struct BurstAssembler: Sendable {
     /// window start → (end, channel → emoji → count) of counts that arrived after the window was published.
     private var corrections: [EpochMillis: (end: EpochMillis, channels: [String: [String: Int]])] = [:]
     public private(set) var audit = Audit()
+    /// The incarnation of the `emoji` topic the ledger's offsets belong to; reports of a new one restart the ledger,
+    /// reports of an earlier one are ignored.
+    public private(set) var epoch: String?
+    private var retiredEpochs: Set<String> = []
 
     /// What the assembler has seen that deserves an alarm, cumulative.
     public struct Audit: Sendable, Equatable {
@@ -41,6 +45,10 @@ public struct BurstAssembler: Sendable {
         public var conflicts = 0
         /// Reactions in the published bursts (corrections included).
         public var publishedReactions = 0
+        /// Times the `emoji` topic was found created again (a broker that lost its data): the ledger restarted.
+        public var sourceLogResets = 0
+        /// Contributions of an earlier incarnation of the `emoji` topic, ignored.
+        public var staleEpochContributions = 0
     }
 
     struct PendingWindow {
@@ -72,8 +80,9 @@ public struct BurstAssembler: Sendable {
     /// `lastSeq`, `publishedUpTo` and `ledger` resume a publisher that restarts: what the bursts topic already holds.
     public init(
         sourcePartitions: Int, scaleDown: ScaleDown, lastSeq: [String: UInt64] = [:], publishedUpTo: EpochMillis = .min,
-        ledger: [Int: Int64] = [:]
+        ledger: [Int: Int64] = [:], epoch: String? = nil
     ) {
+        self.epoch = epoch
         self.sourcePartitions = sourcePartitions
         self.scaleDown = scaleDown
         self.lastSeq = lastSeq
@@ -87,6 +96,19 @@ public struct BurstAssembler: Sendable {
     @discardableResult
     public mutating func add(_ report: ProcessorReport) -> Int {
         let before = audit.duplicates
+        if let reportEpoch = report.epoch, reportEpoch != epoch {
+            if retiredEpochs.contains(reportEpoch) {
+                audit.staleEpochContributions += report.windows.map(\.partitions.count).reduce(0, +)
+                return 0
+            }
+            if let old = epoch {
+                // The topic was created again: its offsets start over, so the ledger of the old one means nothing.
+                retiredEpochs.insert(old)
+                ledger = [:]
+                audit.sourceLogResets += 1
+            }
+            epoch = reportEpoch
+        }
         for window in report.windows {
             for counts in window.partitions {
                 if let offsets = counts.offsets {

@@ -68,7 +68,7 @@ public struct MainPublisher: Service {
             ])
         let assembler = BurstAssembler(
             sourcePartitions: partitions, scaleDown: configuration.scaleDown, lastSeq: resumed.lastSeq,
-            publishedUpTo: resumed.publishedUpTo, ledger: resumed.ledger)
+            publishedUpTo: resumed.publishedUpTo, ledger: resumed.ledger, epoch: resumed.epoch)
         try await log.consume(
             PipelineTopics.windowReports,
             ConsumerOptions(topic: PipelineTopics.windowReports.name, group: configuration.group, start: .earliest, clientID: "publisher"),
@@ -84,7 +84,7 @@ public struct MainPublisher: Service {
     /// the end of the last published window, so that a restarted publisher neither re-publishes windows nor
     /// restarts numbering, and the ledger of the newest burst, so that it counts no source offset twice.
     func recoverPublishedState() async throws -> (
-        lastSeq: [String: UInt64], publishedUpTo: EpochMillis, ledger: [Int: Int64]
+        lastSeq: [String: UInt64], publishedUpTo: EpochMillis, ledger: [Int: Int64], epoch: String?
     ) {
         let options = ConsumerOptions(
             topic: PipelineTopics.bursts.name, start: .tail(configuration.recoveryTail), clientID: "publisher-recovery")
@@ -92,16 +92,21 @@ public struct MainPublisher: Service {
             var lastSeq: [String: UInt64] = [:]
             var publishedUpTo = EpochMillis.min
             var ledger: [Int: Int64] = [:]
+            var epoch: String?
             while true {
                 let poll = try await reader.poll(maxWait: .milliseconds(300))
                 if poll.records.isEmpty { break }
                 for burst in poll.values {
                     lastSeq[burst.channel] = max(lastSeq[burst.channel] ?? 0, burst.seq)
                     publishedUpTo = max(publishedUpTo, burst.windowEnd)
+                    if burst.epoch != epoch {
+                        ledger = [:]
+                        epoch = burst.epoch
+                    }
                     ledger.merge(burst.ledger, uniquingKeysWith: max)
                 }
             }
-            return (lastSeq, publishedUpTo, ledger)
+            return (lastSeq, publishedUpTo, ledger, epoch)
         }
     }
 
@@ -127,7 +132,8 @@ public struct MainPublisher: Service {
         let bursts = assembler.drain()
         if !bursts.isEmpty {
             let ledger = assembler.publishedLedger
-            try await log.append(bursts.map { BurstRecord($0, ledger: ledger) }, to: PipelineTopics.bursts)
+            let epoch = assembler.epoch
+            try await log.append(bursts.map { BurstRecord($0, ledger: ledger, epoch: epoch) }, to: PipelineTopics.bursts)
             burstsPublished.increment(by: bursts.count)
             stats?.burstsPublished(bursts.count)
             let corrected = assembler.audit.correctedReactions - before.correctedReactions
@@ -166,6 +172,16 @@ extension MainPublisher {
             logger.warning(
                 "late counts for an already published window: publishing a correction",
                 metadata: ["processor": "\(report.processor)"])
+        }
+        if after.sourceLogResets > before.sourceLogResets {
+            logger.warning(
+                "the emoji topic was created again (a broker that lost its data): the ledger starts over",
+                metadata: ["epoch": "\(report.epoch ?? "-")"])
+        }
+        if after.staleEpochContributions > before.staleEpochContributions {
+            logger.warning(
+                "a report counts an earlier incarnation of the emoji topic (a processor that has not seen it created again); ignored",
+                metadata: ["processor": "\(report.processor)", "epoch": "\(report.epoch ?? "-")"])
         }
         if after.gaps > before.gaps {
             ledgerGaps.increment(by: after.gaps - before.gaps)

@@ -28,6 +28,8 @@ public struct TopicPoll<Value> {
     public var watermark: Int64?
     public var assignment: [Int]
     public var generation: Int64
+    /// See ``PollResult/epoch``.
+    public var epoch: String? = nil
 
     /// The well-formed values, in log order.
     public var values: [Value] { records.compactMap(\.value) }
@@ -60,7 +62,8 @@ public struct TopicReader<Value>: Sendable {
                     value: value))
         }
         return TopicPoll(
-            records: records, watermark: poll.watermark, assignment: poll.assignment, generation: poll.generation)
+            records: records, watermark: poll.watermark, assignment: poll.assignment, generation: poll.generation,
+            epoch: poll.epoch)
     }
 
     public func commit(_ offsets: [Int: Int64]) async throws {

@@ -224,7 +224,7 @@ extension KafkaConsumer {
                 "position out of range, reset", metadata: ["partition": "\(tp)", "from": "\(from)", "to": "\(to)"])
         }
         arrivals.notifyAll()  // new messages, or at least fresh progress
-        if staleMetadata {
+        if staleMetadata || !resets.isEmpty {
             try await cluster.refreshMetadata(topics: Array(Set(partitions.map(\.tp.topic))))
         }
         if let decodeError { throw decodeError }

@@ -213,6 +213,9 @@ extension KafkaConsumer {
         groupID: String, assignment: [KafkaTopicPartition], coordinator: KafkaBrokerAddress
     ) async throws -> [KafkaTopicPartition: ConsumerState.Position] {
         guard !assignment.isEmpty else { return [:] }
+        // Positions belong to one incarnation of each topic: learn its current id with them (a topic created again,
+        // by a broker that lost its data, has a new id and offsets that start over).
+        try await cluster.refreshMetadata(topics: Array(Set(assignment.map(\.topic))))
         var byTopic: [String: [Int32]] = [:]
         for tp in assignment { byTopic[tp.topic, default: []].append(Int32(tp.partition)) }
         let response = try await cluster.send(

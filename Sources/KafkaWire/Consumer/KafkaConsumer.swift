@@ -37,6 +37,12 @@ public final class KafkaConsumer: Service, Sendable {
         arrivals.notifyAll()
     }
 
+    /// The id the cluster gave `topic` when it was created, as last seen in metadata (nil when unknown). A topic that
+    /// was lost and created again (a broker that came back empty) has a new id and offsets that start over.
+    public func topicID(of topic: String) -> String? {
+        cluster.cachedTopicID(topic)
+    }
+
     public func triggerGracefulShutdown() {
         shutdown(leaveGroup: true)
     }

@@ -7,6 +7,8 @@ struct ClusterMetadata: Sendable {
     struct TopicInfo: Sendable {
         /// Leader node per partition index (-1 when unknown).
         var leaders: [Int32]
+        /// The topic's id ("" when the broker has none): changes when the topic is deleted and created again.
+        var id: String = ""
         var partitionCount: Int { leaders.count }
     }
 
@@ -116,10 +118,15 @@ final class KafkaCluster: Sendable {
                 for p in topic.partitions where p.partition >= 0 && Int(p.partition) < leaders.count {
                     leaders[Int(p.partition)] = p.errorCode == 0 || p.errorCode == 9 ? p.leader : -1
                 }
-                meta.topics[name] = ClusterMetadata.TopicInfo(leaders: leaders)
+                meta.topics[name] = ClusterMetadata.TopicInfo(leaders: leaders, id: topic.id)
             }
         }
         return response
+    }
+
+    /// The cached id of `topic` (nil when unknown or the broker gives none).
+    func cachedTopicID(_ topic: String) -> String? {
+        state.withLock { $0.topics[topic]?.id }.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Partition count from the cache, refreshing once when the topic is unknown; throws

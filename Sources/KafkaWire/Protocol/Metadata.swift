@@ -36,6 +36,8 @@ struct MetadataRequest: KafkaRequest {
     struct Topic: Sendable {
         var errorCode: Int16
         var name: String?
+        /// The topic's id (hex), new each time the topic is created; all zeros when the broker has none.
+        var id: String = ""
         var partitions: [Partition]
     }
 
@@ -60,7 +62,7 @@ struct MetadataRequest: KafkaRequest {
         let topics = try reader.readCompactArray { r -> Topic in
             let error = try r.readInt16()
             let name = try r.readCompactNullableString()
-            _ = try r.readUUID()
+            let uuid = try r.readUUID()
             _ = try r.readBool()  // is_internal
             let partitions = try r.readCompactArray { p -> Partition in
                 let perr = try p.readInt16()
@@ -75,7 +77,8 @@ struct MetadataRequest: KafkaRequest {
             }
             _ = try r.readInt32()  // topic authorized operations
             try r.skipTaggedFields()
-            return Topic(errorCode: error, name: name, partitions: partitions)
+            let id = uuid == (0, 0) ? "" : String(uuid.0, radix: 16) + "-" + String(uuid.1, radix: 16)
+            return Topic(errorCode: error, name: name, id: id, partitions: partitions)
         }
         try reader.skipTaggedFields()
         return Response(brokers: brokers, controllerID: controller, topics: topics)
