@@ -178,4 +178,25 @@ import Testing
         #expect(assembler.drain().map(\.total) == [4, 1])
         #expect(assembler.audit.gaps == 1)
     }
+
+    @Test func aSourceTopicCreatedAgainRestartsTheLedgerAndIgnoresItsEarlierIncarnation() {
+        var assembler = BurstAssembler(sourcePartitions: 1, scaleDown: ScaleDown(scale: 1))
+        var old = report(watermark: 2000, partitions: [0], [(0, 0, 0, 10, ["main": ["😀": 10]])])
+        old.epoch = "a"
+        assembler.add(old)
+        #expect(assembler.drain().map(\.total) == [10])
+        // The broker lost its data: the new `emoji` topic's offsets start at 0 again and are new reactions.
+        var new = report(watermark: 4000, partitions: [0], [(2000, 0, 0, 3, ["main": ["🔥": 3]])])
+        new.epoch = "b"
+        assembler.add(new)
+        #expect(assembler.drain().map(\.total) == [3])
+        #expect(assembler.audit.sourceLogResets == 1 && assembler.audit.duplicates == 0 && assembler.audit.conflicts == 0)
+        // A late report of the old incarnation counts nothing and holds nothing back.
+        var late = report(watermark: 6000, partitions: [0], [(4000, 0, 10, 12, ["main": ["😢": 2]])])
+        late.epoch = "a"
+        assembler.add(late)
+        #expect(assembler.drain().isEmpty)
+        #expect(assembler.audit.staleEpochContributions == 1)
+        #expect(assembler.epoch == "b")
+    }
 }
