@@ -99,6 +99,10 @@ let package = Package(
             name: "EmoHTTP",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
@@ -220,7 +224,7 @@ let package = Package(
         .target(
             name: "EmoStreamCLI",
             dependencies: [
-                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore", "EmoCore", "EventLog", "Ingest",
+                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore", "EmoCore", "EventLog", "Ingest", "EmoHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -359,7 +363,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore", "Node",
+                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore", "Node", "EmoHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 
 /// Renders the framework's own errors (unknown route, wrong method, unreadable body) as JSON error bodies like
 /// every other EmoStream error, instead of an empty response.
@@ -13,6 +14,8 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 error.status, Self.code(for: error.status),
                 error.body ?? "\(error.status.code) \(error.status.reasonPhrase): \(request.method) \(request.uri.path)",
                 headers: error.headers)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "payload_too_large", "the request body is larger than this endpoint accepts")
         }
     }
 

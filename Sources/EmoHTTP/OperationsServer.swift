@@ -8,10 +8,13 @@ public enum OperationsServer {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        /// Connection cap and rate, header and body timeouts of the listener.
+        public var limits: ListenerLimits
 
-        public init(host: String = "127.0.0.1", port: Int) {
+        public init(host: String = "127.0.0.1", port: Int, limits: ListenerLimits = ListenerLimits()) {
             self.host = host
             self.port = port
+            self.limits = limits
         }
     }
 
@@ -27,7 +30,8 @@ public enum OperationsServer {
         router.middlewares.add(JSONErrorMiddleware())
         addRoutes(to: router, role: role, registry: registry, logProblem: logProblem)
         return Application(
-            router: router,
+            router: router, server: .guardedHTTP1(ConnectionLimiter(
+                limits: configuration.limits, server: role, metrics: PrometheusMetricsFactory(registry: registry))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: role),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

@@ -1,4 +1,5 @@
 import EmoCore
+import EmoHTTP
 import Gateway
 import Ingest
 import Node
@@ -24,6 +25,8 @@ public struct EmoStreamConfiguration: Sendable {
     public var publisher = MainPublisher.Configuration()
     public var gateway = APIGateway.Configuration()
     public var nodes = NodesConfiguration()
+    /// Every HTTP listener's connection cap and rate, header and body timeouts.
+    public var listener = ListenerLimits()
     /// Port of `/healthz` and `/metrics` of a processor or publisher process; nil: none.
     public var metricsPort: Int?
 
@@ -85,16 +88,22 @@ public struct NodesConfiguration: Sendable {
     public init() {}
 
     /// Node `index`'s configuration (0-based): `node-1`, `node-2`, …
-    public func node(_ index: Int, host: String, advertisedHost: String) -> ClusterNode.Configuration {
+    public func node(
+        _ index: Int, host: String, advertisedHost: String, limits: ListenerLimits = ListenerLimits()
+    ) -> ClusterNode.Configuration {
         let name = "node-\(index + 1)"
-        return node(named: name, host: host, port: basePort == 0 ? 0 : basePort + index, advertisedHost: advertisedHost)
+        return node(
+            named: name, host: host, port: basePort == 0 ? 0 : basePort + index, advertisedHost: advertisedHost,
+            limits: limits)
     }
 
-    public func node(named name: String, host: String, port: Int, advertisedHost: String) -> ClusterNode.Configuration {
+    public func node(
+        named name: String, host: String, port: Int, advertisedHost: String, limits: ListenerLimits = ListenerLimits()
+    ) -> ClusterNode.Configuration {
         var hub = self.hub
         hub.node = name
-        return ClusterNode.Configuration(
-            server: NodeServer.Configuration(name: name, host: host, port: port, capacity: capacity), hub: hub,
-            advertisedHost: advertisedHost)
+        var server = NodeServer.Configuration(name: name, host: host, port: port, capacity: capacity)
+        server.limits = limits
+        return ClusterNode.Configuration(server: server, hub: hub, advertisedHost: advertisedHost)
     }
 }

@@ -90,7 +90,7 @@ public struct EmoStreamSystem: Sendable {
         var hubs: [BurstHub] = []
         for index in 0..<configuration.nodes.count {
             let node = ClusterNode(
-                configuration: configuration.nodes.node(index, host: configuration.host, advertisedHost: host),
+                configuration: configuration.nodes.node(index, host: configuration.host, advertisedHost: host, limits: configuration.listener),
                 dependencies: .init(
                     log: log, store: infrastructure.store, signer: infrastructure.signer, channels: infrastructure.channels,
                     heartbeat: heartbeat, registry: registry, logger: logger,
@@ -109,6 +109,7 @@ public struct EmoStreamSystem: Sendable {
             logger: logger)
         var gatewayConfiguration = configuration.gateway
         gatewayConfiguration.server.host = configuration.host
+        gatewayConfiguration.server.limits = configuration.listener
         let gateway = try APIGateway(
             configuration: gatewayConfiguration,
             dependencies: .init(

@@ -36,6 +36,7 @@ public enum ProcessRoles {
             channels: channels, logger: logger)
         var server = server
         server.host = configuration.host
+        server.limits = configuration.listener
         let host = configuration.advertisedHost
         services.append(
             IngestServer.buildApplication(
@@ -85,7 +86,8 @@ public enum ProcessRoles {
             store: infrastructure.store, interval: configuration.store.heartbeatInterval, logger: logger)
         let node = ClusterNode(
             configuration: configuration.nodes.node(
-                named: name, host: configuration.host, port: port, advertisedHost: configuration.advertisedHost),
+                named: name, host: configuration.host, port: port, advertisedHost: configuration.advertisedHost,
+                limits: configuration.listener),
             dependencies: .init(
                 log: log?.log, store: infrastructure.store, signer: infrastructure.signer, channels: infrastructure.channels,
                 heartbeat: heartbeat, registry: PrometheusCollectorRegistry(), logger: logger,
@@ -117,6 +119,7 @@ public enum ProcessRoles {
         }
         var gatewayConfiguration = configuration.gateway
         gatewayConfiguration.server.host = configuration.host
+        gatewayConfiguration.server.limits = configuration.listener
         let host = configuration.advertisedHost
         let gateway = try APIGateway(
             configuration: gatewayConfiguration,
@@ -146,7 +149,7 @@ public enum ProcessRoles {
         let host = configuration.advertisedHost
         return [
             OperationsServer.buildApplication(
-                configuration: .init(host: configuration.host, port: port), role: role, registry: registry, logger: logger,
+                configuration: .init(host: configuration.host, port: port, limits: configuration.listener), role: role, registry: registry, logger: logger,
                 logProblem: { await log.health().problem },
                 onServerRunning: { port in logger.info("EmoStream \(role) metrics: http://\(host):\(port)/metrics") })
         ]

@@ -6,6 +6,10 @@ import Foundation
 /// the same keys (a test compares it with the commands' help).
 enum Setting: String, CaseIterable, Sendable {
     case host = "EMOSTREAM_HOST"
+    case maxConnections = "EMOSTREAM_MAX_CONNECTIONS"
+    case maxConnectionRate = "EMOSTREAM_MAX_CONNECTION_RATE"
+    case headerTimeout = "EMOSTREAM_HEADER_TIMEOUT"
+    case bodyTimeout = "EMOSTREAM_BODY_TIMEOUT"
     case publicHost = "EMOSTREAM_PUBLIC_HOST"
     case port = "EMOSTREAM_PORT"
     case ingestPort = "EMOSTREAM_INGEST_PORT"

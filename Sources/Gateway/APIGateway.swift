@@ -97,6 +97,7 @@ public struct APIGateway: Sendable {
             activity: activity)
         let server = GatewayServer.buildApplication(
             configuration: configuration.server, router: router, logger: logger,
+            metrics: PrometheusMetricsFactory(registry: dependencies.registry),
             beforeServerStarts: dependencies.beforeServerStarts, onServerRunning: dependencies.onServerRunning)
         self.activity = activity
         self.services = [

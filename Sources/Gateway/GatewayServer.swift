@@ -6,6 +6,7 @@ import Hummingbird
 import Ingest
 import Logging
 import NIOCore
+import Metrics
 import Prometheus
 
 /// The API server of EmoStream: ingest, the node list, health and metrics. Later: accounts and placement.
@@ -13,10 +14,13 @@ public enum GatewayServer {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        /// Connection cap and rate, header and body timeouts of the listener.
+        public var limits: ListenerLimits
 
-        public init(host: String = "127.0.0.1", port: Int = 8080) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, limits: ListenerLimits = ListenerLimits()) {
             self.host = host
             self.port = port
+            self.limits = limits
         }
     }
 
@@ -86,11 +90,12 @@ public enum GatewayServer {
 
     public static func buildApplication(
         configuration: Configuration, router: Router<BasicRequestContext>, logger: Logger,
+        metrics: any MetricsFactory = MetricsSystem.factory,
         beforeServerStarts: @escaping @Sendable () async throws -> Void = {},
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         var application = Application(
-            router: router,
+            router: router, server: .guardedHTTP1(ConnectionLimiter(limits: configuration.limits, server: "gateway", metrics: metrics)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emostream"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger

@@ -89,6 +89,9 @@ public struct IngestController: Sendable {
             body = try await request.body.collect(upTo: configuration.maxBodyBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw Self.tooLarge(configuration.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            // A chunked body (no Content-Length) that grew past the limit.
+            throw Self.tooLarge(configuration.maxBodyBytes)
         }
         let reactions: [Reaction]
         do {

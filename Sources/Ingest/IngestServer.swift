@@ -9,6 +9,8 @@ public enum IngestServer {
     public struct Configuration: Sendable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8090
+        /// Connection cap and rate, header and body timeouts of the listener.
+        public var limits = ListenerLimits()
 
         public init() {}
     }
@@ -24,7 +26,8 @@ public enum IngestServer {
         OperationsServer.addRoutes(
             to: router, role: "ingest", registry: registry, logProblem: { [log = controller.log] in await log.health().problem })
         var application = Application(
-            router: router,
+            router: router, server: .guardedHTTP1(ConnectionLimiter(
+                limits: configuration.limits, server: "ingest", metrics: PrometheusMetricsFactory(registry: registry))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emostream"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

@@ -18,6 +18,8 @@ public enum NodeServer {
         /// Kernel send buffer of each viewer's socket. Linux grows it up to 4 MiB otherwise, which would let a
         /// stalled viewer hold megabytes before the hub notices.
         public var viewerSocketSendBuffer: Int
+        /// Connection cap and rate, header and body timeouts of the listener.
+        public var limits = ListenerLimits()
 
         public static let defaultCapacity = 10_000
 
@@ -71,9 +73,11 @@ public enum NodeServer {
         nodeLogger[metadataKey: "node"] = "\(configuration.name)"
         var application = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
+            server: .guarded(
                 webSocketRouter: webSocketRouter,
-                configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30))))),
+                configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30)))),
+                limiter: ConnectionLimiter(
+                    limits: configuration.limits, server: "node", metrics: PrometheusMetricsFactory(registry: registry))),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: configuration.name),
