@@ -13,10 +13,13 @@ public enum GatewayServer {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        /// Origins allowed to call the API from a browser, with credentials (`--cors-origins`); none by default.
+        public var corsOrigins: [String]
 
-        public init(host: String = "127.0.0.1", port: Int = 8080) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, corsOrigins: [String] = []) {
             self.host = host
             self.port = port
+            self.corsOrigins = corsOrigins
         }
     }
 
@@ -41,9 +44,12 @@ public enum GatewayServer {
     public static func buildRouter(
         ingest: IngestController?, accounts: AccountsController, placement: PlacementController, store: any PlacementStore,
         nodeTTL: Duration, registry: PrometheusCollectorRegistry, web: WebController? = nil, admin: AdminController? = nil,
-        activity: ChannelActivity? = nil
-    ) -> Router<BasicRequestContext> {
-        let router = Router()
+        activity: ChannelActivity? = nil, corsOrigins: [String] = []
+    ) -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
+        // Outermost first: the security headers and CORS also go on the errors the JSON middleware renders.
+        router.middlewares.add(SecurityHeadersMiddleware())
+        router.middlewares.add(CORSPolicyMiddleware(origins: corsOrigins))
         router.middlewares.add(JSONErrorMiddleware())
         web?.addRoutes(to: router)
         ingest?.addRoutes(to: router)
@@ -85,7 +91,7 @@ public enum GatewayServer {
     }
 
     public static func buildApplication(
-        configuration: Configuration, router: Router<BasicRequestContext>, logger: Logger,
+        configuration: Configuration, router: Router<GatewayRequestContext>, logger: Logger,
         beforeServerStarts: @escaping @Sendable () async throws -> Void = {},
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
