@@ -24,6 +24,7 @@ public enum OperationsServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        router.middlewares.add(SecurityHeadersMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         addRoutes(to: router, role: role, registry: registry, logProblem: logProblem)
         return Application(

@@ -47,6 +47,8 @@ struct UpCommand: AsyncParsableCommand {
 
     @OptionGroup var accounts: AccountOptions
 
+    @OptionGroup var security: GatewaySecurityOptions
+
     @OptionGroup var kafka: KafkaOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -87,6 +89,7 @@ struct UpCommand: AsyncParsableCommand {
         ingest.apply(to: &configuration)
         configuration.gateway.activity.metricsTopChannels = metricsTopChannels
         accounts.apply(to: &configuration)
+        security.apply(to: &configuration)
         let system = try await EmoStreamSystem.build(configuration: configuration, logger: logger)
         try await system.run(system.serviceGroup(gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }

@@ -19,6 +19,7 @@ public enum IngestServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        router.middlewares.add(SecurityHeadersMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         controller.addRoutes(to: router)
         OperationsServer.addRoutes(

@@ -90,6 +90,7 @@ public enum NodeServer {
         let router = Router(context: NodeRequestContext.self)
         // The web app is served by the gateway (another origin): its EventSource fallback reads `/events`
         // cross-origin. Tickets travel in the URL, never in cookies, so any origin may read.
+        router.middlewares.add(SecurityHeadersMiddleware())
         router.middlewares.add(CORSMiddleware(allowOrigin: .all, allowHeaders: [HTTPField.Name("Last-Event-ID")!], allowMethods: [.get]))
         router.middlewares.add(JSONErrorMiddleware())
         router.get("/healthz") { _, _ in
