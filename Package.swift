@@ -360,7 +360,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore", "Node",
+                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore", "Node", "EmoTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
