@@ -8,10 +8,13 @@ public enum OperationsServer {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
+        /// Serve HTTPS; nil: plain HTTP.
+        public var tls: TLSSettings?
 
-        public init(host: String = "127.0.0.1", port: Int) {
+        public init(host: String = "127.0.0.1", port: Int, tls: TLSSettings? = nil) {
             self.host = host
             self.port = port
+            self.tls = tls
         }
     }
 
@@ -29,6 +32,7 @@ public enum OperationsServer {
         addRoutes(to: router, role: role, registry: registry, logProblem: logProblem)
         return Application(
             router: router,
+            server: .emostream(tls: configuration.tls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: role),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

@@ -1,4 +1,5 @@
 import EmoCore
+import EmoHTTP
 import Gateway
 import Ingest
 import Node
@@ -26,6 +27,8 @@ public struct EmoStreamConfiguration: Sendable {
     public var nodes = NodesConfiguration()
     /// Port of `/healthz` and `/metrics` of a processor or publisher process; nil: none.
     public var metricsPort: Int?
+    /// TLS of every HTTP listener of the process (API, ingest, nodes, metrics); nil: plain HTTP.
+    public var tls: TLSSettings?
 
     public init() {}
 
@@ -85,16 +88,18 @@ public struct NodesConfiguration: Sendable {
     public init() {}
 
     /// Node `index`'s configuration (0-based): `node-1`, `node-2`, …
-    public func node(_ index: Int, host: String, advertisedHost: String) -> ClusterNode.Configuration {
+    public func node(_ index: Int, host: String, advertisedHost: String, tls: TLSSettings? = nil) -> ClusterNode.Configuration {
         let name = "node-\(index + 1)"
-        return node(named: name, host: host, port: basePort == 0 ? 0 : basePort + index, advertisedHost: advertisedHost)
+        return node(named: name, host: host, port: basePort == 0 ? 0 : basePort + index, advertisedHost: advertisedHost, tls: tls)
     }
 
-    public func node(named name: String, host: String, port: Int, advertisedHost: String) -> ClusterNode.Configuration {
+    public func node(
+        named name: String, host: String, port: Int, advertisedHost: String, tls: TLSSettings? = nil
+    ) -> ClusterNode.Configuration {
         var hub = self.hub
         hub.node = name
         return ClusterNode.Configuration(
-            server: NodeServer.Configuration(name: name, host: host, port: port, capacity: capacity), hub: hub,
+            server: NodeServer.Configuration(name: name, host: host, port: port, capacity: capacity, tls: tls), hub: hub,
             advertisedHost: advertisedHost)
     }
 }

@@ -18,7 +18,7 @@ struct FleetOptions: ParsableArguments {
 
     func configuration() throws -> EmoStreamConfiguration {
         var configuration = EmoStreamConfiguration()
-        host.apply(to: &configuration)
+        try host.apply(to: &configuration)
         configuration.publicHost = publicHost
         configuration.dataDirectory = dataDir
         accounts.apply(to: &configuration)

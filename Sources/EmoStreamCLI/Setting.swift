@@ -6,6 +6,8 @@ import Foundation
 /// the same keys (a test compares it with the commands' help).
 enum Setting: String, CaseIterable, Sendable {
     case host = "EMOSTREAM_HOST"
+    case tlsCert = "EMOSTREAM_TLS_CERT"
+    case tlsKey = "EMOSTREAM_TLS_KEY"
     case publicHost = "EMOSTREAM_PUBLIC_HOST"
     case port = "EMOSTREAM_PORT"
     case ingestPort = "EMOSTREAM_INGEST_PORT"

@@ -74,7 +74,7 @@ struct UpCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap(label: "emostream")
         var configuration = EmoStreamConfiguration()
-        host.apply(to: &configuration)
+        try host.apply(to: &configuration)
         configuration.gateway.server.port = port
         configuration.nodes.count = nodes
         configuration.nodes.basePort = nodeBasePort

@@ -15,11 +15,14 @@ public enum GatewayServer {
         public var port: Int
         /// Origins allowed to call the API from a browser, with credentials (`--cors-origins`); none by default.
         public var corsOrigins: [String]
+        /// Serve HTTPS (`--tls-cert`, `--tls-key`); nil: plain HTTP.
+        public var tls: TLSSettings?
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, corsOrigins: [String] = []) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, corsOrigins: [String] = [], tls: TLSSettings? = nil) {
             self.host = host
             self.port = port
             self.corsOrigins = corsOrigins
+            self.tls = tls
         }
     }
 
@@ -97,6 +100,7 @@ public enum GatewayServer {
     ) -> some ApplicationProtocol {
         var application = Application(
             router: router,
+            server: .emostream(tls: configuration.tls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emostream"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger

@@ -9,6 +9,8 @@ public enum IngestServer {
     public struct Configuration: Sendable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8090
+        /// Serve HTTPS; nil: plain HTTP.
+        public var tls: TLSSettings?
 
         public init() {}
     }
@@ -26,6 +28,7 @@ public enum IngestServer {
             to: router, role: "ingest", registry: registry, logProblem: { [log = controller.log] in await log.health().problem })
         var application = Application(
             router: router,
+            server: .emostream(tls: configuration.tls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emostream"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

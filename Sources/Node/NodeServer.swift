@@ -18,18 +18,21 @@ public enum NodeServer {
         /// Kernel send buffer of each viewer's socket. Linux grows it up to 4 MiB otherwise, which would let a
         /// stalled viewer hold megabytes before the hub notices.
         public var viewerSocketSendBuffer: Int
+        /// Serve HTTPS and WSS; nil: plain HTTP and WS.
+        public var tls: TLSSettings?
 
         public static let defaultCapacity = 10_000
 
         public init(
             name: String, host: String = "127.0.0.1", port: Int, capacity: Int = Configuration.defaultCapacity,
-            viewerSocketSendBuffer: Int = 64 * 1024
+            viewerSocketSendBuffer: Int = 64 * 1024, tls: TLSSettings? = nil
         ) {
             self.name = name
             self.host = host
             self.port = port
             self.capacity = capacity
             self.viewerSocketSendBuffer = viewerSocketSendBuffer
+            self.tls = tls
         }
     }
 
@@ -71,9 +74,11 @@ public enum NodeServer {
         nodeLogger[metadataKey: "node"] = "\(configuration.name)"
         var application = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter,
-                configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30))))),
+            server: .emostream(
+                .http1WebSocketUpgrade(
+                    webSocketRouter: webSocketRouter,
+                    configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30))))),
+                tls: configuration.tls),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: configuration.name),
