@@ -10,11 +10,14 @@ public enum OperationsServer {
         public var port: Int
         /// Connection cap and rate, header and body timeouts of the listener.
         public var limits: ListenerLimits
+        /// Serve HTTPS; nil: plain HTTP.
+        public var tls: TLSSettings?
 
-        public init(host: String = "127.0.0.1", port: Int, limits: ListenerLimits = ListenerLimits()) {
+        public init(host: String = "127.0.0.1", port: Int, limits: ListenerLimits = ListenerLimits(), tls: TLSSettings? = nil) {
             self.host = host
             self.port = port
             self.limits = limits
+            self.tls = tls
         }
     }
 
@@ -27,11 +30,16 @@ public enum OperationsServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        router.middlewares.add(SecurityHeadersMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         addRoutes(to: router, role: role, registry: registry, logProblem: logProblem)
         return Application(
-            router: router, server: .guardedHTTP1(ConnectionLimiter(
-                limits: configuration.limits, server: role, metrics: PrometheusMetricsFactory(registry: registry))),
+            router: router,
+            server: .emostream(
+                .guardedHTTP1(
+                    ConnectionLimiter(
+                        limits: configuration.limits, server: role, metrics: PrometheusMetricsFactory(registry: registry))),
+                tls: configuration.tls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: role),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

@@ -29,6 +29,8 @@ public struct EmoStreamConfiguration: Sendable {
     public var listener = ListenerLimits()
     /// Port of `/healthz` and `/metrics` of a processor or publisher process; nil: none.
     public var metricsPort: Int?
+    /// TLS of every HTTP listener of the process (API, ingest, nodes, metrics); nil: plain HTTP.
+    public var tls: TLSSettings?
 
     public init() {}
 
@@ -89,20 +91,22 @@ public struct NodesConfiguration: Sendable {
 
     /// Node `index`'s configuration (0-based): `node-1`, `node-2`, …
     public func node(
-        _ index: Int, host: String, advertisedHost: String, limits: ListenerLimits = ListenerLimits()
+        _ index: Int, host: String, advertisedHost: String, limits: ListenerLimits = ListenerLimits(),
+        tls: TLSSettings? = nil
     ) -> ClusterNode.Configuration {
         let name = "node-\(index + 1)"
         return node(
             named: name, host: host, port: basePort == 0 ? 0 : basePort + index, advertisedHost: advertisedHost,
-            limits: limits)
+            limits: limits, tls: tls)
     }
 
     public func node(
-        named name: String, host: String, port: Int, advertisedHost: String, limits: ListenerLimits = ListenerLimits()
+        named name: String, host: String, port: Int, advertisedHost: String, limits: ListenerLimits = ListenerLimits(),
+        tls: TLSSettings? = nil
     ) -> ClusterNode.Configuration {
         var hub = self.hub
         hub.node = name
-        var server = NodeServer.Configuration(name: name, host: host, port: port, capacity: capacity)
+        var server = NodeServer.Configuration(name: name, host: host, port: port, capacity: capacity, tls: tls)
         server.limits = limits
         return ClusterNode.Configuration(server: server, hub: hub, advertisedHost: advertisedHost)
     }

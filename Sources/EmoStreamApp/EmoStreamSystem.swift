@@ -78,7 +78,8 @@ public struct EmoStreamSystem: Sendable {
             }
             guard remaining == 0 else { return }
             let port = apiPort.withLock { $0 }
-            let endpoints = Endpoints(api: "http://\(host):\(port)", apiPort: port, nodes: directory.nodes)
+            let endpoints = Endpoints(
+                api: "\(configuration.tls.httpScheme)://\(host):\(port)", apiPort: port, nodes: directory.nodes)
             logger.info("EmoStream ready: \(endpoints.api)")
             readiness.open(endpoints)
         }
@@ -90,7 +91,7 @@ public struct EmoStreamSystem: Sendable {
         var hubs: [BurstHub] = []
         for index in 0..<configuration.nodes.count {
             let node = ClusterNode(
-                configuration: configuration.nodes.node(index, host: configuration.host, advertisedHost: host, limits: configuration.listener),
+                configuration: configuration.nodes.node(index, host: configuration.host, advertisedHost: host, limits: configuration.listener, tls: configuration.tls),
                 dependencies: .init(
                     log: log, store: infrastructure.store, signer: infrastructure.signer, channels: infrastructure.channels,
                     heartbeat: heartbeat, registry: registry, logger: logger,
@@ -110,6 +111,7 @@ public struct EmoStreamSystem: Sendable {
         var gatewayConfiguration = configuration.gateway
         gatewayConfiguration.server.host = configuration.host
         gatewayConfiguration.server.limits = configuration.listener
+        gatewayConfiguration.server.tls = configuration.tls
         let gateway = try APIGateway(
             configuration: gatewayConfiguration,
             dependencies: .init(

@@ -37,12 +37,14 @@ public enum ProcessRoles {
         var server = server
         server.host = configuration.host
         server.limits = configuration.listener
+        server.tls = configuration.tls
         let host = configuration.advertisedHost
+        let scheme = configuration.tls.httpScheme
         services.append(
             IngestServer.buildApplication(
                 configuration: server, controller: controller, registry: registry, logger: logger,
                 beforeServerStarts: beforeServerStarts,
-                onServerRunning: { port in logger.info("EmoStream ingest ready: http://\(host):\(port)") }))
+                onServerRunning: { port in logger.info("EmoStream ingest ready: \(scheme)://\(host):\(port)") }))
         return services
     }
 
@@ -87,14 +89,14 @@ public enum ProcessRoles {
         let node = ClusterNode(
             configuration: configuration.nodes.node(
                 named: name, host: configuration.host, port: port, advertisedHost: configuration.advertisedHost,
-                limits: configuration.listener),
+                limits: configuration.listener, tls: configuration.tls),
             dependencies: .init(
                 log: log?.log, store: infrastructure.store, signer: infrastructure.signer, channels: infrastructure.channels,
                 heartbeat: heartbeat, registry: PrometheusCollectorRegistry(), logger: logger,
                 beforeServerStarts: infrastructure.waitForSchema,
                 onListening: { listening in
                     logger.info(
-                        "EmoStream node ready: http://\(configuration.advertisedHost):\(listening.port)",
+                        "EmoStream node ready: \(configuration.tls.httpScheme)://\(configuration.advertisedHost):\(listening.port)",
                         metadata: ["node": "\(name)"])
                 }))
         return services + infrastructure.services + [heartbeat] + node.services
@@ -120,14 +122,16 @@ public enum ProcessRoles {
         var gatewayConfiguration = configuration.gateway
         gatewayConfiguration.server.host = configuration.host
         gatewayConfiguration.server.limits = configuration.listener
+        gatewayConfiguration.server.tls = configuration.tls
         let host = configuration.advertisedHost
+        let scheme = configuration.tls.httpScheme
         let gateway = try APIGateway(
             configuration: gatewayConfiguration,
             dependencies: .init(
                 store: infrastructure.store, signer: infrastructure.signer, channels: infrastructure.channels,
                 registry: registry, logger: logger, ingest: ingest, log: pipeline?.log,
                 beforeServerStarts: infrastructure.waitForSchema,
-                onServerRunning: { port in logger.info("EmoStream gateway ready: http://\(host):\(port)") }))
+                onServerRunning: { port in logger.info("EmoStream gateway ready: \(scheme)://\(host):\(port)") }))
         return services + infrastructure.services + gateway.services
     }
 
@@ -147,11 +151,12 @@ public enum ProcessRoles {
     ) -> [any Service] {
         guard let port = configuration.metricsPort else { return [] }
         let host = configuration.advertisedHost
+        let scheme = configuration.tls.httpScheme
         return [
             OperationsServer.buildApplication(
-                configuration: .init(host: configuration.host, port: port, limits: configuration.listener), role: role, registry: registry, logger: logger,
+                configuration: .init(host: configuration.host, port: port, limits: configuration.listener, tls: configuration.tls), role: role, registry: registry, logger: logger,
                 logProblem: { await log.health().problem },
-                onServerRunning: { port in logger.info("EmoStream \(role) metrics: http://\(host):\(port)/metrics") })
+                onServerRunning: { port in logger.info("EmoStream \(role) metrics: \(scheme)://\(host):\(port)/metrics") })
         ]
     }
 }

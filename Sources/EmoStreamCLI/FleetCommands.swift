@@ -18,7 +18,7 @@ struct FleetOptions: ParsableArguments {
 
     func configuration() throws -> EmoStreamConfiguration {
         var configuration = EmoStreamConfiguration()
-        host.apply(to: &configuration)
+        try host.apply(to: &configuration)
         configuration.publicHost = publicHost
         configuration.dataDirectory = dataDir
         accounts.apply(to: &configuration)
@@ -40,12 +40,14 @@ struct GatewayCommand: AsyncParsableCommand {
     var port: Int = Setting.port.value(defaults.gateway.server.port)
 
     @OptionGroup var fleet: FleetOptions
+    @OptionGroup var security: GatewaySecurityOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = logging.bootstrap(label: "emostream.gateway")
         var configuration = try fleet.configuration()
         configuration.gateway.server.port = port
+        security.apply(to: &configuration)
         try await ProcessRoles.run(try await ProcessRoles.gateway(configuration, logger: logger), logger: logger)
     }
 }

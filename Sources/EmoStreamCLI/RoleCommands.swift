@@ -58,7 +58,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = EmoStreamConfiguration()
-        host.apply(to: &configuration)
+        try host.apply(to: &configuration)
         configuration.log.partitions = partitions.partitions
         configuration.log.kafka = try kafka.required(role: "ingest", partitions: partitions.partitions)
         ingest.apply(to: &configuration)
@@ -99,7 +99,7 @@ struct ProcessorCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = EmoStreamConfiguration()
-        host.apply(to: &configuration)
+        try host.apply(to: &configuration)
         metrics.apply(to: &configuration)
         configuration.log.partitions = partitions.partitions
         configuration.log.kafka = try kafka.required(role: "processor", partitions: partitions.partitions)
@@ -125,7 +125,7 @@ struct PublisherCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = EmoStreamConfiguration()
-        host.apply(to: &configuration)
+        try host.apply(to: &configuration)
         metrics.apply(to: &configuration)
         configuration.log.partitions = partitions.partitions
         configuration.log.kafka = try kafka.required(role: "publisher", partitions: partitions.partitions)

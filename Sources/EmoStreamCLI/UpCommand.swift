@@ -47,6 +47,8 @@ struct UpCommand: AsyncParsableCommand {
 
     @OptionGroup var accounts: AccountOptions
 
+    @OptionGroup var security: GatewaySecurityOptions
+
     @OptionGroup var kafka: KafkaOptions
 
     @OptionGroup var logging: LoggingOptions
@@ -72,7 +74,7 @@ struct UpCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap(label: "emostream")
         var configuration = EmoStreamConfiguration()
-        host.apply(to: &configuration)
+        try host.apply(to: &configuration)
         configuration.gateway.server.port = port
         configuration.nodes.count = nodes
         configuration.nodes.basePort = nodeBasePort
@@ -87,6 +89,7 @@ struct UpCommand: AsyncParsableCommand {
         ingest.apply(to: &configuration)
         configuration.gateway.activity.metricsTopChannels = metricsTopChannels
         accounts.apply(to: &configuration)
+        security.apply(to: &configuration)
         let system = try await EmoStreamSystem.build(configuration: configuration, logger: logger)
         try await system.run(system.serviceGroup(gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     }

@@ -21,6 +21,8 @@ public struct APIGateway: Sendable {
         public var bcryptCost: UInt8 = 10
         /// The operator password of `/admin`; nil disables the admin page and API.
         public var adminPassword: String?
+        /// Failed logins per name and per client address before `429 login_throttled`.
+        public var loginThrottle = LoginThrottle.Configuration()
 
         public init() {}
 
@@ -86,7 +88,8 @@ public struct APIGateway: Sendable {
             ingest: dependencies.ingest,
             accounts: AccountsController(
                 store: store, hasher: PasswordHasher(cost: configuration.bcryptCost), signer: dependencies.signer,
-                tokenLifetime: configuration.tokenLifetime, logger: logger),
+                tokenLifetime: configuration.tokenLifetime, logger: logger,
+                throttle: configuration.loginThrottle.isEnabled ? LoginThrottle(configuration: configuration.loginThrottle) : nil),
             placement: PlacementController(
                 store: store, signer: dependencies.signer, configuration: configuration.placement, logger: logger,
                 channels: dependencies.channels),
@@ -94,7 +97,7 @@ public struct APIGateway: Sendable {
             admin: AdminController(
                 password: configuration.adminPassword, store: store, signer: dependencies.signer,
                 nodeTTL: configuration.nodeTTL, stats: dependencies.stats, drain: dependencies.drain, activity: activity),
-            activity: activity)
+            activity: activity, corsOrigins: configuration.server.corsOrigins)
         let server = GatewayServer.buildApplication(
             configuration: configuration.server, router: router, logger: logger,
             metrics: PrometheusMetricsFactory(registry: dependencies.registry),

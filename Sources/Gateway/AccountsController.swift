@@ -12,13 +12,19 @@ public struct AccountsController: Sendable {
     let signer: TokenSigner
     let tokenLifetime: Duration
     let logger: Logger
+    /// Failed logins per name and per client address; nil: no throttling.
+    let throttle: LoginThrottle?
 
-    public init(store: any AccountStore, hasher: PasswordHasher, signer: TokenSigner, tokenLifetime: Duration, logger: Logger) {
+    public init(
+        store: any AccountStore, hasher: PasswordHasher, signer: TokenSigner, tokenLifetime: Duration, logger: Logger,
+        throttle: LoginThrottle? = nil
+    ) {
         self.store = store
         self.hasher = hasher
         self.signer = signer
         self.tokenLifetime = tokenLifetime
         self.logger = logger
+        self.throttle = throttle
     }
 
     struct Registration: Decodable {
@@ -34,7 +40,9 @@ public struct AccountsController: Sendable {
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.post("/api/register") { request, _ in try await register(request) }
-        router.post("/api/login") { request, _ in try await login(request) }
+        router.post("/api/login") { request, context in
+            try await login(request, clientAddress: (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress)
+        }
     }
 
     func register(_ request: Request) async throws -> Response {
@@ -60,14 +68,34 @@ public struct AccountsController: Sendable {
         return jsonResponse(["name": registration.name, "tier": tier.rawValue, "max_devices": tier.maxDevices], status: .created)
     }
 
-    func login(_ request: Request) async throws -> Response {
+    func login(_ request: Request, clientAddress: String? = nil) async throws -> Response {
         let credentials = try await request.decodeJSONBody(as: Credentials.self)
-        let user = AccountRules.isValidName(credentials.name) ? try await store.user(named: credentials.name) : nil
-        // Verify against a decoy when the user is unknown: same answer, same time.
-        let matches = try await hasher.verify(credentials.password, hash: user?.passwordHash ?? hasher.decoyHash)
+        var attempt: LoginThrottle.Attempt?
+        switch throttle?.begin(name: credentials.name, address: clientAddress) {
+        case .throttled(let wait):
+            throw Self.throttled(retryAfter: wait)
+        case .allowed(let admitted):
+            attempt = admitted
+        case nil:
+            break
+        }
+        let user: UserRecord?
+        let matches: Bool
+        do {
+            user = AccountRules.isValidName(credentials.name) ? try await store.user(named: credentials.name) : nil
+            // Verify against a decoy when the user is unknown: same answer, same time.
+            matches = try await hasher.verify(credentials.password, hash: user?.passwordHash ?? hasher.decoyHash)
+        } catch {
+            // Neither a success nor a failure: the store or the thread pool failed.
+            if let attempt { throttle?.abandon(attempt) }
+            throw error
+        }
         guard let user, matches else {
+            if let attempt { throttle?.finish(attempt, succeeded: false) }
+            logger.debug("login failed", metadata: ["user": "\(credentials.name)", "client": "\(clientAddress ?? "-")"])
             throw APIError(.unauthorized, "invalid_credentials", "unknown name or wrong password")
         }
+        if let attempt { throttle?.finish(attempt, succeeded: true) }
         let expiresAt = Date().addingTimeInterval(tokenLifetime.seconds)
         let token = signer.sign(
             TokenClaims(kind: .session, subject: user.name, tier: user.tier.rawValue, expiresAt: Int64(expiresAt.timeIntervalSince1970)))
@@ -75,6 +103,16 @@ public struct AccountsController: Sendable {
             "token": token, "expires_at": ISO8601DateFormatter().string(from: expiresAt), "tier": user.tier.rawValue,
             "max_devices": user.tier.maxDevices,
         ])
+    }
+}
+
+extension AccountsController {
+    /// `429 {"error":"login_throttled","retry_after":s}` with `Retry-After: s` (whole seconds, at least 1).
+    static func throttled(retryAfter wait: Duration) -> APIError {
+        let seconds = max(1, Int(wait.seconds.rounded(.up)))
+        return APIError(
+            .tooManyRequests, "login_throttled", "too many failed logins; try again in \(seconds) s",
+            extra: ["retry_after": seconds], headers: [.retryAfter: "\(seconds)"])
     }
 }
 

@@ -16,11 +16,20 @@ public enum GatewayServer {
         public var port: Int
         /// Connection cap and rate, header and body timeouts of the listener.
         public var limits: ListenerLimits
+        /// Origins allowed to call the API from a browser, with credentials (`--cors-origins`); none by default.
+        public var corsOrigins: [String]
+        /// Serve HTTPS (`--tls-cert`, `--tls-key`); nil: plain HTTP.
+        public var tls: TLSSettings?
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, limits: ListenerLimits = ListenerLimits()) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 8080, limits: ListenerLimits = ListenerLimits(),
+            corsOrigins: [String] = [], tls: TLSSettings? = nil
+        ) {
             self.host = host
             self.port = port
             self.limits = limits
+            self.corsOrigins = corsOrigins
+            self.tls = tls
         }
     }
 
@@ -45,9 +54,12 @@ public enum GatewayServer {
     public static func buildRouter(
         ingest: IngestController?, accounts: AccountsController, placement: PlacementController, store: any PlacementStore,
         nodeTTL: Duration, registry: PrometheusCollectorRegistry, web: WebController? = nil, admin: AdminController? = nil,
-        activity: ChannelActivity? = nil
-    ) -> Router<BasicRequestContext> {
-        let router = Router()
+        activity: ChannelActivity? = nil, corsOrigins: [String] = []
+    ) -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
+        // Outermost first: the security headers and CORS also go on the errors the JSON middleware renders.
+        router.middlewares.add(SecurityHeadersMiddleware())
+        router.middlewares.add(CORSPolicyMiddleware(origins: corsOrigins))
         router.middlewares.add(JSONErrorMiddleware())
         web?.addRoutes(to: router)
         ingest?.addRoutes(to: router)
@@ -89,13 +101,16 @@ public enum GatewayServer {
     }
 
     public static func buildApplication(
-        configuration: Configuration, router: Router<BasicRequestContext>, logger: Logger,
+        configuration: Configuration, router: Router<GatewayRequestContext>, logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory,
         beforeServerStarts: @escaping @Sendable () async throws -> Void = {},
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         var application = Application(
-            router: router, server: .guardedHTTP1(ConnectionLimiter(limits: configuration.limits, server: "gateway", metrics: metrics)),
+            router: router,
+            server: .emostream(
+                .guardedHTTP1(ConnectionLimiter(limits: configuration.limits, server: "gateway", metrics: metrics)),
+                tls: configuration.tls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emostream"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger

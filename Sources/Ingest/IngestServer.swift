@@ -11,6 +11,8 @@ public enum IngestServer {
         public var port: Int = 8090
         /// Connection cap and rate, header and body timeouts of the listener.
         public var limits = ListenerLimits()
+        /// Serve HTTPS; nil: plain HTTP.
+        public var tls: TLSSettings?
 
         public init() {}
     }
@@ -21,13 +23,18 @@ public enum IngestServer {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
+        router.middlewares.add(SecurityHeadersMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         controller.addRoutes(to: router)
         OperationsServer.addRoutes(
             to: router, role: "ingest", registry: registry, logProblem: { [log = controller.log] in await log.health().problem })
         var application = Application(
-            router: router, server: .guardedHTTP1(ConnectionLimiter(
-                limits: configuration.limits, server: "ingest", metrics: PrometheusMetricsFactory(registry: registry))),
+            router: router,
+            server: .emostream(
+                .guardedHTTP1(
+                    ConnectionLimiter(
+                        limits: configuration.limits, server: "ingest", metrics: PrometheusMetricsFactory(registry: registry))),
+                tls: configuration.tls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "emostream"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

@@ -83,13 +83,14 @@ public struct ClusterNode: Sendable {
             node: configuration.name, store: dependencies.store, signer: dependencies.signer, logger: dependencies.logger,
             channels: dependencies.channels)
         let (name, host, capacity) = (configuration.name, configuration.advertisedHost, configuration.server.capacity)
+        let (ws, http) = (configuration.server.tls.webSocketScheme, configuration.server.tls.httpScheme)
         let (heartbeat, logger, onListening) = (dependencies.heartbeat, dependencies.logger, dependencies.onListening)
         let server = NodeServer.buildApplication(
             configuration: configuration.server, hub: hub, admission: admission, registry: dependencies.registry,
             logger: logger, beforeServerStarts: dependencies.beforeServerStarts,
             onServerRunning: { port in
                 let listening = Listening(
-                    name: name, port: port, wsURL: "ws://\(host):\(port)/ws", sseURL: "http://\(host):\(port)/events",
+                    name: name, port: port, wsURL: "\(ws)://\(host):\(port)/ws", sseURL: "\(http)://\(host):\(port)/events",
                     capacity: capacity, hub: hub)
                 do {
                     try await heartbeat.register(

@@ -20,18 +20,21 @@ public enum NodeServer {
         public var viewerSocketSendBuffer: Int
         /// Connection cap and rate, header and body timeouts of the listener.
         public var limits = ListenerLimits()
+        /// Serve HTTPS and WSS; nil: plain HTTP and WS.
+        public var tls: TLSSettings?
 
         public static let defaultCapacity = 10_000
 
         public init(
             name: String, host: String = "127.0.0.1", port: Int, capacity: Int = Configuration.defaultCapacity,
-            viewerSocketSendBuffer: Int = 64 * 1024
+            viewerSocketSendBuffer: Int = 64 * 1024, tls: TLSSettings? = nil
         ) {
             self.name = name
             self.host = host
             self.port = port
             self.capacity = capacity
             self.viewerSocketSendBuffer = viewerSocketSendBuffer
+            self.tls = tls
         }
     }
 
@@ -73,11 +76,13 @@ public enum NodeServer {
         nodeLogger[metadataKey: "node"] = "\(configuration.name)"
         var application = Application(
             router: router,
-            server: .guarded(
-                webSocketRouter: webSocketRouter,
-                configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30)))),
-                limiter: ConnectionLimiter(
-                    limits: configuration.limits, server: "node", metrics: PrometheusMetricsFactory(registry: registry))),
+            server: .emostream(
+                .guarded(
+                    webSocketRouter: webSocketRouter,
+                    configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30)))),
+                    limiter: ConnectionLimiter(
+                        limits: configuration.limits, server: "node", metrics: PrometheusMetricsFactory(registry: registry))),
+                tls: configuration.tls),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: configuration.name),
@@ -94,6 +99,7 @@ public enum NodeServer {
         let router = Router(context: NodeRequestContext.self)
         // The web app is served by the gateway (another origin): its EventSource fallback reads `/events`
         // cross-origin. Tickets travel in the URL, never in cookies, so any origin may read.
+        router.middlewares.add(SecurityHeadersMiddleware())
         router.middlewares.add(CORSMiddleware(allowOrigin: .all, allowHeaders: [HTTPField.Name("Last-Event-ID")!], allowMethods: [.get]))
         router.middlewares.add(JSONErrorMiddleware())
         router.get("/healthz") { _, _ in

@@ -13,7 +13,8 @@ import Testing
 
 /// Runs a real `emostream up` system in-process on free ports for the duration of `body`.
 func withSystem(
-    nodes: Int = 2, window: EpochMillis = 200, _ body: (EmoStreamSystem.Endpoints) async throws -> Void,
+    nodes: Int = 2, window: EpochMillis = 200, logger: Logger = quietLogger,
+    _ body: (EmoStreamSystem.Endpoints) async throws -> Void,
     configure: (inout EmoStreamConfiguration) -> Void = { _ in }
 ) async throws {
     var configuration = EmoStreamConfiguration()
@@ -27,8 +28,8 @@ func withSystem(
     configuration.gateway.bcryptCost = 4
     configure(&configuration)
     defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
-    let system = try await EmoStreamSystem.build(configuration: configuration, logger: quietLogger)
-    let services = system.serviceGroup(logger: quietLogger)
+    let system = try await EmoStreamSystem.build(configuration: configuration, logger: logger)
+    let services = system.serviceGroup(logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await system.run(services) }
         do {

@@ -85,6 +85,88 @@ import Testing
     }
 }
 
+extension ClusterNodeLiveTests {
+    /// A generic HTTP client (Python's requests, curl's --compressed text mode, a browser's "view source") decodes
+    /// a `text/*` body by the charset of its Content-Type, and as ISO-8859-1 when there is none: the header must
+    /// say UTF-8 for 😀 to arrive as 😀 rather than as "ð\u{9F}\u{98}\u{80}".
+    @Test func aGenericClientDecodesEmojiInTheEventStreamByItsDeclaredCharset() async throws {
+        try await withSQLiteStore { store in
+            let log = EmbeddedEventLog()
+            for spec in PipelineTopics.specs(reactionPartitions: 1) { try await log.ensureTopic(spec) }
+            let (listenings, listened) = AsyncStream.makeStream(of: ClusterNode.Listening.self)
+            let heartbeat = NodeHeartbeat(store: store, logger: quietLogger)
+            let node = ClusterNode(
+                configuration: .init(server: .init(name: "n1", port: 0), hub: .init(node: "n1"), advertisedHost: "127.0.0.1"),
+                dependencies: .init(
+                    log: log, store: store, signer: testSigner, channels: nil, heartbeat: heartbeat,
+                    registry: PrometheusCollectorRegistry(), logger: quietLogger, onListening: { listened.yield($0) }))
+            try await withServices([heartbeat] + node.services) {
+                let listening = try await withDeadline("the node to listen") {
+                    guard let first = await listenings.first(where: { _ in true }) else { throw TimedOut(what: "listening") }
+                    return first
+                }
+                _ = try await store.createUser(name: "viewer", passwordHash: "not-used", tier: .one)
+                guard
+                    case .reserved(let session, _, _) = try await store.reserveSession(
+                        user: "viewer", now: Date(), ticketTTL: .seconds(30), nodeTTL: .seconds(60))
+                else {
+                    Issue.record("no reservation")
+                    return
+                }
+                let url = listening.sseURL + "?ticket=" + ticket(session: session, user: "viewer", node: "n1")
+                let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(60))
+                #expect(response.status == .ok)
+                let contentType = try #require(response.headers.first(name: "content-type"))
+                #expect(contentType == "text/event-stream; charset=utf-8")
+                #expect(response.headers.first(name: "x-content-type-options") == "nosniff")
+                let encoding = try #require(Self.genericDecoding(contentType: contentType))
+                #expect(encoding == .utf8)
+
+                let burst = Burst(
+                    channel: "main", seq: 1, windowStart: 0, windowEnd: 2_000, total: 3,
+                    emojis: [EmojiCount(emoji: "😀", count: 3, scaled: 1)])
+                try await log.append([BurstRecord(burst)], to: PipelineTopics.bursts)
+                let text = try await withDeadline("the burst") {
+                    var bytes: [UInt8] = []
+                    for try await buffer in response.body {
+                        bytes += buffer.readableBytesView
+                        // Whole events only: up to a blank line after the burst's.
+                        if let text = String(bytes: bytes, encoding: encoding), text.contains("id: 1\n"), text.hasSuffix("\n\n") {
+                            return text
+                        }
+                    }
+                    throw TimedOut(what: "the burst (the stream ended)")
+                }
+                node.hub.closeAll()
+                #expect(text.contains(#""emoji_type":"😀""#), "\(text)")
+                #expect(!text.contains("ð"))
+            }
+        }
+    }
+
+    /// How a generic client picks the text encoding of a response: its `charset` parameter, else ISO-8859-1 for
+    /// `text/*` (RFC 2616 §3.7.1, which Python's requests still follows).
+    static func genericDecoding(contentType: String) -> String.Encoding? {
+        let parameters = contentType.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard let charset = parameters.first(where: { $0.hasPrefix("charset=") })?.dropFirst("charset=".count) else {
+            return contentType.lowercased().hasPrefix("text/") ? .isoLatin1 : nil
+        }
+        switch charset.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) {
+        case "utf-8", "utf8": return .utf8
+        case "iso-8859-1", "latin1": return .isoLatin1
+        default: return nil
+        }
+    }
+
+    @Test func withoutACharsetAGenericClientWouldSeeMojibake() throws {
+        // The failure this guards against, as issue 11 saw it: the same bytes read as ISO-8859-1.
+        let encoding = try #require(Self.genericDecoding(contentType: "text/event-stream"))
+        let text = try #require(String(bytes: Array(#"{"emoji":"😀"}"#.utf8), encoding: encoding))
+        #expect(!text.contains("😀"))
+        #expect(Self.genericDecoding(contentType: "text/event-stream; charset=utf-8") == .utf8)
+    }
+}
+
 /// The events of an SSE response body (the text between blank lines), comments (keepalives) left out.
 final class ServerSentEvents: Sendable {
     let body: HTTPClientResponse.Body
