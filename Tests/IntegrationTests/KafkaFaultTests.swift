@@ -74,7 +74,7 @@ struct KafkaFaultTests {
         reliabilityRow(
             "broker", "SIGSTOP 15 s under load (2 ingest servers, 2 processors, 4 posting loops)",
             "accepted \(summary.acceptedReactions + 1), counted \(seen.values.reduce(0, +)) (exact); "
-                + "\(summary.status503) × 503; slowest answer \(summary.slowest); seq 1…\(seqs.count) gap-free")
+                + "\(summary.status503) × 503; slowest answer \(seconds(summary.slowest)); seq 1…\(seqs.count) gap-free")
     }
 }
 
@@ -145,7 +145,85 @@ extension KafkaFaultTests {
         reliabilityRow(
             "broker", "killed, restarted empty on the same port",
             "/healthz 503 during the outage; \(refused) × 503 until ingest had re-created the topics; first 202 after "
-                + "\(recovered); bursts again after \(resumed); afterwards accepted == counted (\(expected.values.reduce(0, +)))")
+                + "\(seconds(recovered)); bursts again after \(seconds(resumed)); afterwards accepted == counted (\(expected.values.reduce(0, +)))")
+    }
+}
+
+extension KafkaFaultTests {
+    /// kill -9 of the publisher (then restarted) and of an ingest server, one after the other, mid-stream: every
+    /// accepted reaction reaches the viewers of every node exactly once, with the same gap-free seq everywhere.
+    @Test func aPublisherAndAnIngestServerKilledMidStreamLoseAndDuplicateNothing() async throws {
+        let fleet = try await KafkaFleet.start()
+        defer { fleet.stop() }
+        for processor in fleet.processors {
+            _ = try await processor.waitForLine { $0.contains("partitions assigned: [") && !$0.contains("partitions assigned: []") }
+        }
+        let account = try await Account.make(fleet.api, tier: 1)
+        var viewers: [(Inbox, Task<Void, any Error>)] = []
+        defer { viewers.forEach { $0.1.cancel() } }
+        for _ in 0..<3 {
+            let viewer = connectSSE(try await account.place().sseURL)
+            #expect(try await viewer.0.next().type == "hello")
+            viewers.append(viewer)
+        }
+        let totals = viewers.map { _ in ViewerTotals() }
+        let readers = zip(viewers, totals).map { viewer, total in Task { await total.consume(viewer.0) } }
+        defer { readers.forEach { $0.cancel() } }
+
+        var accepted: [String: Int] = [:]
+        var restarted: RoleProcess?
+        defer { restarted?.kill() }
+        var restartedAt: ContinuousClock.Instant?
+        var publishedBeforeRestart = 0
+        var seqsAtRestart = 0
+        var resumed: Duration?
+        for round in 0..<30 {
+            // After the ingest kill, the load goes to the survivor only (the dead one cannot answer at all).
+            let ingest = round >= 20 ? fleet.ingest[1] : fleet.ingest[round % 2]
+            let result = try await postReactions(ingest, [("😀", 3), ("😢", 2)], user: "k\(round)")
+            #expect(result.status == 202, "\(result.text)")
+            if result.status == 202 {
+                accepted["😀", default: 0] += 3
+                accepted["😢", default: 0] += 2
+            }
+            if round == 8 {
+                fleet.publisher?.kill()
+                publishedBeforeRestart = totals[0].seqs().count
+            }
+            if round == 12 {
+                let publisher = try fleet.startPublisher()
+                restarted = publisher
+                _ = try await publisher.waitForLine { $0.contains("main publisher started") }
+                restartedAt = .now
+                seqsAtRestart = totals[0].seqs().count
+            }
+            if let restartedAt, resumed == nil, totals[0].seqs().count > seqsAtRestart {
+                resumed = ContinuousClock.now - restartedAt
+            }
+            if round == 20 {
+                fleet.all[fleet.all.count - 2].kill()  // the first ingest server (the processes start in this order)
+                let dead = try? await postReactions(fleet.ingest[0], [("😡", 1)], user: "to-the-dead")
+                #expect(dead?.status != 202)
+            }
+            try await Task.sleep(for: .milliseconds(250))  // paces the load over windows; not a wait
+        }
+        #expect(try await postReactions(fleet.ingest[1], [("🎉", 1)], user: "marker").status == 202)
+        accepted["🎉"] = 1
+        let expected = accepted
+        for viewer in totals {
+            let seen = try await viewer.waitUntil(seconds: 90) {
+                $0["🎉", default: 0] >= 1 && $0.values.reduce(0, +) >= expected.values.reduce(0, +)
+            }
+            #expect(seen == expected)
+        }
+        let sequences = totals.map { $0.seqs() }
+        #expect(sequences[0] == Array(1...UInt64(sequences[0].count)))
+        #expect(Set(sequences).count == 1, "every node saw the same bursts")
+        #expect(publishedBeforeRestart >= 1)
+        reliabilityRow(
+            "publisher + ingest", "kill -9 of the publisher (restarted 1 s later) and then of an ingest server, mid-stream",
+            "accepted \(expected.values.reduce(0, +)), counted \(expected.values.reduce(0, +)) on each of 3 nodes (exact); "
+                + "seq 1…\(sequences[0].count) gap-free and identical; bursts again \(resumed.map(seconds) ?? "after the load") after the restarted publisher started (±250 ms)")
     }
 }
 
@@ -262,6 +340,12 @@ final class TestBrokerProcess: Sendable {
 
 /// Appends one measured row to the file named by `EMOSTREAM_RELIABILITY_ROWS` (scripts/reliability.sh composes
 /// docs/reliability.md from them); nothing without it.
+/// `d` as "1.23 s", for the reliability table.
+func seconds(_ d: Duration) -> String {
+    String(format: "%.2f s", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+}
+
+/// Appends a row to the reliability table (`scripts/reliability.sh` collects them into `docs/reliability.md`).
 func reliabilityRow(_ area: String, _ scenario: String, _ result: String) {
     guard let path = ProcessInfo.processInfo.environment["EMOSTREAM_RELIABILITY_ROWS"] else { return }
     let line = "| \(area) | \(scenario) | \(result) |\n"

@@ -125,6 +125,9 @@ struct RawAnswer {
             let text = try #require(try await connection.readToClose())
             let answer = try #require(RawAnswer(text), "\(text)")
             #expect(answer.status == 413 && answer.json["error"] as? String == "payload_too_large", "\(text)")
+            reliabilityRow(
+                "abuse", "garbage request line, Content-Length: abc, 100 KB header, broken chunking, 2 MiB chunked body (API and node)",
+                "JSON 400 bad_method / 400 bad_content_length / 431 headers_too_large / 400 bad_transfer_encoding / 413 payload_too_large; both stay healthy")
         }
     }
 
@@ -134,6 +137,7 @@ struct RawAnswer {
         try await withSystem(nodes: 1) { endpoints in
             let node = endpoints.nodes[0].sseURL.replacingOccurrences(of: "/events", with: "")
             var slow: [RawConnection] = []
+            let openedAt = ContinuousClock.now
             for index in 0..<200 {
                 let connection = try await RawConnection.open(index % 2 == 0 ? endpoints.api : node)
                 try await connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
@@ -143,10 +147,12 @@ struct RawAnswer {
             try await body.send(
                 "POST /api/emojis HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\"")
             // Meanwhile everyone else is served.
+            let servedFrom = ContinuousClock.now
             for _ in 0..<20 {
                 #expect(try await request(.GET, endpoints.api + "/healthz", contentType: nil).status == 200)
                 #expect(try await request(.GET, node + "/healthz", contentType: nil).status == 200)
             }
+            let served = ContinuousClock.now - servedFrom
             // A trickle keeps nothing alive: a header line every 300 ms.
             let trickling = try await RawConnection.open(endpoints.api)
             try await trickling.send("GET /healthz HTTP/1.1\r\n")
@@ -166,6 +172,7 @@ struct RawAnswer {
             #expect(RawAnswer(bodyText)?.status == 408, "\(bodyText)")
             #expect(RawAnswer(bodyText)?.json["message"] as? String ?? "" != "", "\(bodyText)")
             #expect(try await trickling.readToClose() != nil, "a trickling connection was not cut")
+            let cut = ContinuousClock.now - openedAt
 
             // An idle keep-alive connection after its answer is closed too.
             let idle = try await RawConnection.open(endpoints.api)
@@ -174,6 +181,9 @@ struct RawAnswer {
             #expect(RawAnswer(idleText)?.status == 200)
             let metrics = try await request(.GET, endpoints.api + "/metrics", contentType: nil).text
             #expect(metrics.contains("emostream_http_timeouts_total"), "\(metrics.prefix(500))")
+            reliabilityRow(
+                "abuse", "200 connections sending half a head (slowloris), 1 trickling a header line every 300 ms, 1 short body; header/body timeout 2 s",
+                "all cut with JSON 408 request_timeout within \(seconds(cut)) of opening; meanwhile 40 other requests answered in \(seconds(served)); idle keep-alive closed")
         } configure: { configuration in
             configuration.listener.headerTimeout = .seconds(2)
             configuration.listener.bodyTimeout = .seconds(2)
@@ -200,6 +210,9 @@ struct RawAnswer {
             #expect(held.count <= 21)
             #expect(refused.status == 503 && refused.json["error"] as? String == "too_many_connections")
             #expect(refused.headers["retry-after"] == "1")
+            reliabilityRow(
+                "abuse", "idle connections to a node capped at 20 (--max-connections 20)",
+                "connection \(held.count) answered 503 too_many_connections, Retry-After: 1, and closed; served again once others closed")
             for connection in held { connection.close() }
             let served = try await withDeadline("the node to serve again") {
                 while true {
@@ -238,6 +251,9 @@ struct RawAnswer {
                 }
             }
             #expect(refused > 0 && refused < 60, "\(refused) of 60 refused")
+            reliabilityRow(
+                "abuse", "60 connections at once to a node limited to 20/s (--max-connection-rate 20)",
+                "\(60 - refused) served, \(refused) answered 503 connection_rate")
         } configure: { configuration in
             configuration.listener.maxConnectionRate = 20
         }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Regenerates docs/reliability.md: runs the fault and abuse tests (a throwaway PostgreSQL and Kafka-protocol broker,
+# as scripts/test.sh does) with EMOSTREAM_RELIABILITY_ROWS set, so that each writes the row of its scenario with
+# what it measured, then writes the table.
+#   bash scripts/reliability.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows=$(mktemp)
+trap 'rm -f "$rows"' EXIT
+swift build --build-tests
+EMOSTREAM_RELIABILITY_ROWS="$rows" bash scripts/with-postgres.sh bash scripts/with-kafka.sh \
+    swift test --skip-build --disable-xctest --filter 'KafkaFaultTests|KafkaFleetTests|ListenerLimitsTests'
+{
+    echo "# Reliability: faults and abuse, as measured"
+    echo
+    echo "Written by \`bash scripts/reliability.sh\` on $(date -u +%Y-%m-%d) ($(nproc) cores, debug build): each row is what a"
+    echo "test of \`Tests/IntegrationTests\` measured while asserting it (accepted == counted exactly, seq gap-free and"
+    echo "identical on every node, JSON errors). The same tests run in the README's test command; there they only assert."
+    echo
+    echo "| part | scenario | result |"
+    echo "|---|---|---|"
+    sort "$rows"
+    echo
+    echo "Not covered yet (see the Hardening issue): kill -9 of a node with viewers reconnecting elsewhere at once (the"
+    echo "gateway still waits for the node TTL), SIGTERM drain of every role, a PostgreSQL restart, a reconnect storm of"
+    echo "10,000 viewers, static group membership (a restarted publisher waits for the group's session timeout),"
+    echo "fuzzing and the OpenAPI document."
+} > docs/reliability.md
+echo "wrote docs/reliability.md ($(wc -l < "$rows") rows)"
