@@ -196,6 +196,7 @@ let package = Package(
             dependencies: [
                 "EmoCore", "EventLog", "PipelineTopics", "EmoHTTP", "Ingest", "Node", "EmoStore", "Accounts", "EmoWeb",
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -19,6 +19,11 @@ public protocol PlacementStore: Sendable {
     /// Returns `false` when the node is not registered (the caller should register again).
     @discardableResult
     func heartbeat(node: String, now: Date) async throws -> Bool
+    /// Marks the node dead now, as if its heartbeat had lapsed: it gets no viewers and its sessions stop counting
+    /// against their users' tier limits at once (the sweeper then frees them). Its next heartbeat makes it live
+    /// again. For a gateway that found the node unreachable. Returns `false` for an unknown node.
+    @discardableResult
+    func markNodeUnreachable(node: String) async throws -> Bool
     /// All registered nodes with their live session counts, ordered by name.
     func nodes(now: Date, nodeTTL: Duration) async throws -> [NodeStatus]
 

@@ -23,6 +23,8 @@ public struct APIGateway: Sendable {
         public var adminPassword: String?
         /// Failed logins per name and per client address before `429 login_throttled`.
         public var loginThrottle = LoginThrottle.Configuration()
+        /// How the gateway probes the live nodes, to stop placing on one it cannot reach before its TTL runs out.
+        public var nodeProbe = NodeProber.Configuration()
 
         public init() {}
 
@@ -104,7 +106,11 @@ public struct APIGateway: Sendable {
             beforeServerStarts: dependencies.beforeServerStarts, onServerRunning: dependencies.onServerRunning)
         self.activity = activity
         self.services = [
-            activity, SessionSweeper(store: store, nodeTTL: configuration.nodeTTL, logger: logger), server,
+            activity, SessionSweeper(store: store, nodeTTL: configuration.nodeTTL, logger: logger),
+            NodeProber(
+                store: store, nodeTTL: configuration.nodeTTL, configuration: configuration.nodeProbe, logger: logger,
+                metrics: PrometheusMetricsFactory(registry: dependencies.registry)),
+            server,
         ]
     }
 }

@@ -130,6 +130,30 @@ struct PlacementTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func aNodeMarkedUnreachableIsDeadAtOnceUntilItsNextHeartbeat(_ backend: Backend) async throws {
+        try await TestStores.with(backend) { stores in
+            let store = stores[0]
+            _ = try await store.createUser(name: "solo", passwordHash: "h", tier: .three, now: t0)
+            try await store.registerNodes([("a", 10), ("b", 10)], now: t0)
+            let onA = try await store.reserve("solo", at: t0)
+            #expect(onA.nodeName == "a")
+            #expect(try await store.activateSession(id: try #require(onA.sessionID), node: "a", now: t0))
+            #expect(try await store.reserve("solo", at: t0) == .tierLimit(limit: 1))
+
+            // Well within the TTL, the gateway finds a unreachable: its viewer's slot is free and b takes the next.
+            #expect(try await store.markNodeUnreachable(node: "a"))
+            #expect(try await store.markNodeUnreachable(node: "ghost") == false)
+            let soon = t0.addingTimeInterval(1)
+            #expect(try await store.nodes(now: soon, nodeTTL: .seconds(60)).map(\.isLive) == [false, true])
+            #expect(try await store.reserve("solo", at: soon, nodeTTL: .seconds(60)).nodeName == "b")
+
+            // A node that was only slow comes back with its next heartbeat.
+            #expect(try await store.heartbeat(node: "a", now: soon))
+            #expect(try await store.nodes(now: soon, nodeTTL: .seconds(60)).map(\.isLive) == [true, true])
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func heartbeatRenewsActiveLeases(_ backend: Backend) async throws {
         try await TestStores.with(backend) { stores in
             let store = stores[0]

@@ -64,6 +64,68 @@ import Testing
     }
 }
 
+extension FleetTests {
+    /// The gateway probes its nodes: a killed node gets no more viewers and frees its sessions' slots within a couple
+    /// of probes, long before its TTL (60 s here), so its orphaned viewers are placed again at once and nobody is told
+    /// `tier_limit` because a server died.
+    @Test func aKilledNodeIsFoundUnreachableAndItsViewersArePlacedAgainBeforeTheTTL() async throws {
+        let databaseURL = try await FleetDatabase.create()
+        let environment = ["EMOSTREAM_DATABASE_URL": databaseURL, "EMOSTREAM_SECRET": testSecret, "EMOSTREAM_NODE_TTL": "60s",
+                           "EMOSTREAM_BCRYPT_COST": "4"]
+        let gateway = try RoleProcess.start(["gateway", "--port", "0"], environment: environment, readyPrefix: "EmoStream gateway ready: ")
+        defer { gateway.kill() }
+        let nodeA = try RoleProcess.start(["node", "--port", "0", "--name", "node-a", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
+        defer { nodeA.kill() }
+        let nodeB = try RoleProcess.start(["node", "--port", "0", "--name", "node-b", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
+        defer { nodeB.kill() }
+        let api = try await gateway.ready()
+        _ = try await nodeA.ready()
+        _ = try await nodeB.ready()
+
+        let account = try await Account.make(api, tier: 1)
+        var viewers: [Task<Void, any Error>] = []
+        defer { viewers.forEach { $0.cancel() } }
+        var placed: [String] = []
+        for _ in 0..<5 {
+            let placement = try await account.place()
+            placed.append(placement.node)
+            let (inbox, task) = connectSSE(placement.sseURL)
+            viewers.append(task)
+            #expect(try await inbox.next().node == placement.node)
+        }
+        #expect(placed.filter { $0 == "node-a" }.count == 3)
+        #expect(try await account.connect().status == 429)  // all 5 devices of tier 1 in use
+
+        nodeA.kill()
+        let killed = ContinuousClock.now
+        // Its three viewers reconnect: each is placed again, on node-b, well within the 60 s TTL.
+        var replaced: [String?] = []
+        let firstPlaced = try await withTimeout(seconds: 20) {
+            while true {
+                let result = try await account.connect()
+                if result.status == 200 { return result }
+                #expect(result.status == 429)
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let placedAgainAfter = ContinuousClock.now - killed
+        replaced.append(firstPlaced.json["node"] as? String)
+        for _ in 0..<2 {
+            let result = try await account.connect()
+            #expect(result.status == 200, "\(result.text)")
+            replaced.append(result.json["node"] as? String)
+        }
+        #expect(replaced == ["node-b", "node-b", "node-b"])
+        #expect(try await account.connect().status == 429)  // and no more than the tier allows
+        let warned = try await gateway.waitForLine { $0.contains("node unreachable") && $0.contains("node-a") }
+        #expect(warned.contains("node-a"))
+        reliabilityRow(
+            "node", "kill -9 of a node holding 3 of a tier-1 user's 5 devices (node TTL 60 s)",
+            "the gateway found it unreachable and its viewers were placed again on the other node after \(seconds(placedAgainAfter)) "
+                + "(before: after the TTL); 3 of 3 placed, none on the dead node, the 6th device still refused")
+    }
+}
+
 /// A fresh database on the test PostgreSQL server (`EMOSTREAM_TEST_DATABASE_URL`, set by scripts/test.sh).
 enum FleetDatabase {
     struct MissingServer: Error, CustomStringConvertible {

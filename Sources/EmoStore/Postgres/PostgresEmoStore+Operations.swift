@@ -82,6 +82,16 @@ extension PostgresEmoStore {
         }
     }
 
+    @discardableResult
+    public func markNodeUnreachable(node: String) async throws -> Bool {
+        let epoch = Date(emoMillis: 0)
+        return try await self.client.withConnection { connection in
+            !(try await connection.query(
+                "UPDATE nodes SET last_heartbeat = \(epoch) WHERE name = \(node) RETURNING name", logger: self.logger
+            ).collect()).isEmpty
+        }
+    }
+
     public func nodes(now: Date, nodeTTL: Duration) async throws -> [NodeStatus] {
         try await self.client.withConnection { connection in
             try await self.nodeStatuses(connection, now: now, nodeTTL: nodeTTL)

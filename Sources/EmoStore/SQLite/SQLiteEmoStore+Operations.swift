@@ -80,6 +80,13 @@ extension SQLiteEmoStore {
         }
     }
 
+    @discardableResult
+    public func markNodeUnreachable(node: String) async throws -> Bool {
+        !(try await self.query(
+            "UPDATE nodes SET last_heartbeat = ?2 WHERE name = ?1 RETURNING name", [.text(node), .millis(Date(emoMillis: 0))]
+        )).isEmpty
+    }
+
     public func nodes(now: Date, nodeTTL: Duration) async throws -> [NodeStatus] {
         try await self.withConnection { connection in
             try await Self.nodeStatuses(connection, now: now, nodeTTL: nodeTTL)
