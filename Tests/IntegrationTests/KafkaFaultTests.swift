@@ -187,6 +187,8 @@ extension KafkaFaultTests {
                 accepted["😢", default: 0] += 2
             }
             if round == 8 {
+                // The publisher dies after it has published something (its recovery then has bursts to resume from).
+                _ = try await totals[0].waitUntil(seconds: 30) { $0.values.reduce(0, +) > 0 }
                 fleet.publisher?.kill()
                 publishedBeforeRestart = totals[0].seqs().count
             }

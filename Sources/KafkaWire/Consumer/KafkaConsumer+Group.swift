@@ -33,7 +33,7 @@ extension KafkaConsumer {
                         JoinGroupRequest(
                             groupID: groupID, sessionTimeoutMs: configuration.sessionTimeout.kafkaMillis32,
                             rebalanceTimeoutMs: configuration.rebalanceTimeout.kafkaMillis32, memberID: join.memberID,
-                            protocols: [(name: "range", metadata: metadata)]),
+                            groupInstanceID: configuration.groupInstanceID, protocols: [(name: "range", metadata: metadata)]),
                         to: join.coordinator, role: .coordinator, timeout: joinSyncTimeout)
                     if response.errorCode == 79 {
                         (action, seen) = step { $0.memberIDRequired(response.memberID, now: $1) }
@@ -173,7 +173,7 @@ extension KafkaConsumer {
         let response = try await cluster.send(
             SyncGroupRequest(
                 groupID: groupID, generationID: sync.generation, memberID: sync.memberID,
-                protocolName: sync.protocolName, assignments: assignments),
+                groupInstanceID: configuration.groupInstanceID, protocolName: sync.protocolName, assignments: assignments),
             to: sync.coordinator, role: .coordinator, timeout: joinSyncTimeout)
         guard response.errorCode == 0 else {
             throw KafkaError.broker(response.errorCode, "SyncGroup")
@@ -184,7 +184,7 @@ extension KafkaConsumer {
     private func leaveGroup(groupID: String, _ leave: GroupMembership.LeaveParameters) async {
         do {
             let response = try await cluster.send(
-                LeaveGroupRequest(groupID: groupID, memberID: leave.memberID), to: leave.coordinator,
+                LeaveGroupRequest(groupID: groupID, memberID: leave.memberID, groupInstanceID: configuration.groupInstanceID), to: leave.coordinator,
                 role: .heartbeat, timeout: .seconds(5))
             logger.debug(
                 "left consumer group", metadata: ["member": "\(leave.memberID)", "error": "\(response.errorCode)"])
@@ -308,7 +308,8 @@ extension KafkaConsumer {
                 do {
                     let response = try await cluster.send(
                         HeartbeatRequest(
-                            groupID: groupID, generationID: heartbeat.generation, memberID: heartbeat.memberID),
+                            groupID: groupID, generationID: heartbeat.generation, memberID: heartbeat.memberID,
+                            groupInstanceID: configuration.groupInstanceID),
                         to: heartbeat.coordinator, role: .heartbeat)
                     result = response.errorCode == 0 ? .ok : .error(response.errorCode)
                 } catch {

@@ -43,8 +43,10 @@ public final class KafkaConsumer: Service, Sendable {
         cluster.cachedTopicID(topic)
     }
 
+    /// A dynamic member leaves its group (its partitions move at once); a static one stays until its session times
+    /// out, so that a restart under the same instance id takes them back without a rebalance.
     public func triggerGracefulShutdown() {
-        shutdown(leaveGroup: true)
+        shutdown(leaveGroup: configuration.groupInstanceID == nil)
     }
 
     /// Stops like a killed process would: no LeaveGroup, connections just close. For tests.
@@ -128,7 +130,7 @@ public final class KafkaConsumer: Service, Sendable {
         for (tp, offset) in offsets { byTopic[tp.topic, default: []].append((Int32(tp.partition), offset)) }
         let request = OffsetCommitRequest(
             groupID: groupID, generationID: context.generation, memberID: context.memberID,
-            topics: byTopic.map { (name: $0.key, partitions: $0.value) })
+            groupInstanceID: configuration.groupInstanceID, topics: byTopic.map { (name: $0.key, partitions: $0.value) })
         let response = try await cluster.send(request, to: context.coordinator, role: .commit)
         for topic in response.topics {
             for p in topic.partitions where p.errorCode != 0 {

@@ -32,6 +32,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// Default 1 s (≤ session/3).
     public var heartbeatInterval: Duration
     public var rebalanceTimeout: Duration
+    /// KIP-345 static membership (`group.instance.id`): unique per consumer process of the group. A member that
+    /// restarts under the same id within the session timeout takes its assignment back without a rebalance; a second
+    /// process under the same id fences the first. nil: a dynamic member.
+    public var groupInstanceID: String? = nil
     /// Long-poll time of a Fetch (min_bytes 1).
     public var fetchMaxWait: Duration
     public var fetchMaxBytes: Int

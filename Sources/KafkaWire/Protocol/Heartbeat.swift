@@ -7,12 +7,13 @@ struct HeartbeatRequest: KafkaRequest {
     var groupID: String
     var generationID: Int32
     var memberID: String
+    var groupInstanceID: String? = nil
 
     func encode(into writer: inout KafkaWriter, version: Int16) {
         writer.writeCompactString(groupID)
         writer.writeInt32(generationID)
         writer.writeCompactString(memberID)
-        writer.writeCompactNullableString(nil)
+        writer.writeCompactNullableString(groupInstanceID)
         writer.writeEmptyTaggedFields()
     }
 

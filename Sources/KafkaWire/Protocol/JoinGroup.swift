@@ -8,6 +8,8 @@ struct JoinGroupRequest: KafkaRequest {
     var sessionTimeoutMs: Int32
     var rebalanceTimeoutMs: Int32
     var memberID: String
+    /// KIP-345 static membership: a member that restarts under the same id takes its place back without a rebalance.
+    var groupInstanceID: String? = nil
     var protocolType = "consumer"
     var protocols: [(name: String, metadata: ByteBuffer)]
 
@@ -16,7 +18,7 @@ struct JoinGroupRequest: KafkaRequest {
         writer.writeInt32(sessionTimeoutMs)
         writer.writeInt32(rebalanceTimeoutMs)
         writer.writeCompactString(memberID)
-        writer.writeCompactNullableString(nil)  // group instance id
+        writer.writeCompactNullableString(groupInstanceID)
         writer.writeCompactString(protocolType)
         writer.writeCompactArrayCount(protocols.count)
         for p in protocols {

@@ -6,12 +6,13 @@ struct LeaveGroupRequest: KafkaRequest {
     static let supportedVersions: ClosedRange<Int16> = 4...4
     var groupID: String
     var memberID: String
+    var groupInstanceID: String? = nil
 
     func encode(into writer: inout KafkaWriter, version: Int16) {
         writer.writeCompactString(groupID)
         writer.writeCompactArrayCount(1)
         writer.writeCompactString(memberID)
-        writer.writeCompactNullableString(nil)
+        writer.writeCompactNullableString(groupInstanceID)
         writer.writeEmptyTaggedFields()
         writer.writeEmptyTaggedFields()
     }

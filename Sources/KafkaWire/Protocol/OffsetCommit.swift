@@ -7,13 +7,14 @@ struct OffsetCommitRequest: KafkaRequest {
     var groupID: String
     var generationID: Int32
     var memberID: String
+    var groupInstanceID: String? = nil
     var topics: [(name: String, partitions: [(partition: Int32, offset: Int64)])]
 
     func encode(into writer: inout KafkaWriter, version: Int16) {
         writer.writeCompactString(groupID)
         writer.writeInt32(generationID)
         writer.writeCompactString(memberID)
-        writer.writeCompactNullableString(nil)
+        writer.writeCompactNullableString(groupInstanceID)
         writer.writeCompactArrayCount(topics.count)
         for topic in topics {
             writer.writeCompactString(topic.name)

@@ -7,6 +7,7 @@ struct SyncGroupRequest: KafkaRequest {
     var groupID: String
     var generationID: Int32
     var memberID: String
+    var groupInstanceID: String? = nil
     var protocolType: String? = "consumer"
     var protocolName: String?
     var assignments: [(memberID: String, assignment: ByteBuffer)]
@@ -15,7 +16,7 @@ struct SyncGroupRequest: KafkaRequest {
         writer.writeCompactString(groupID)
         writer.writeInt32(generationID)
         writer.writeCompactString(memberID)
-        writer.writeCompactNullableString(nil)
+        writer.writeCompactNullableString(groupInstanceID)
         writer.writeCompactNullableString(protocolType)
         writer.writeCompactNullableString(protocolName)
         writer.writeCompactArrayCount(assignments.count)
