@@ -203,8 +203,9 @@ public final class BurstHub: Sendable {
         }
     }
 
-    /// Disconnects every viewer (graceful shutdown: their connections end, so the server can stop).
-    public func closeAll() {
+    /// Disconnects every viewer (graceful shutdown: their connections end, so the server can stop), after sending
+    /// each `farewell` when given.
+    public func closeAll(farewell: String? = nil) {
         let entries = state.withLock { state in
             defer {
                 state.viewers.removeAll()
@@ -213,6 +214,7 @@ public final class BurstHub: Sendable {
             return Array(state.viewers.values)
         }
         for entry in entries {
+            if let farewell { entry.frames.yield(.message(farewell)) }
             entry.frames.finish()
             entry.closed.finish()
         }

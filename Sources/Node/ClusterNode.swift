@@ -104,7 +104,7 @@ public struct ClusterNode: Sendable {
         if let log = dependencies.log {
             services.append(BurstFeed(log: log, hub: hub, logger: logger, metrics: metrics))
         }
-        services += [server, AbandonedViewerReaper(admissions: [admission]), ViewerShutdown(hubs: [hub])]
+        services += [server, AbandonedViewerReaper(admissions: [admission]), ViewerShutdown(hubs: [hub], beforeClosing: { [name = configuration.name] in await heartbeat.leave(name: name) })]
         self.hub = hub
         self.admission = admission
         self.services = services

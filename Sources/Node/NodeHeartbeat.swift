@@ -49,6 +49,18 @@ public final class NodeHeartbeat: Service {
         return true
     }
 
+    /// A node that is stopping: no more heartbeats for it, and it is marked dead in the store at once so that the
+    /// gateways place its viewers' reconnects elsewhere (and their slots are free for them).
+    public func leave(name: String) async {
+        nodes.withLock { $0.removeAll { $0.name == name } }
+        do {
+            try await store.markNodeUnreachable(node: name)
+            logger.notice("node left placement (shutting down)", metadata: ["node": "\(name)"])
+        } catch {
+            logger.warning("could not take the node out of placement", metadata: ["node": "\(name)", "error": "\(error)"])
+        }
+    }
+
     public func run() async throws {
         for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
             for node in nodes.withLock({ $0 }) {

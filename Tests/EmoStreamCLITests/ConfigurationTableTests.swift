@@ -7,6 +7,7 @@ import Testing
 /// The README's configuration tables, the commands' `--help` and the code agree: every flag of a server command
 /// that has an environment key is in a table row naming that command, with the same key and default, and every row
 /// names flags the commands have.
+extension CommandLineTests {
 @Suite struct ConfigurationTableTests {
     struct Row: CustomStringConvertible {
         var flag: String
@@ -123,4 +124,5 @@ import Testing
         }
         #expect(Set(Setting.allCases.map(\.key)).count == Setting.allCases.count)
     }
+}
 }

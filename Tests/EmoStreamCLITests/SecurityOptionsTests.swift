@@ -5,6 +5,7 @@ import Testing
 @testable import EmoStreamCLI
 
 /// The security flags reach the configuration the commands build.
+extension CommandLineTests {
 @Suite struct SecurityOptionsTests {
     @Test func corsOriginsAndLoginThrottleFlagsSetTheGatewayConfiguration() throws {
         let command = try UpCommand.parse([
@@ -48,4 +49,5 @@ import Testing
             "\(error)".contains("/nonexistent/cert.pem")
         }
     }
+}
 }

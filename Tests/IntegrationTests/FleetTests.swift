@@ -126,6 +126,59 @@ extension FleetTests {
     }
 }
 
+extension FleetTests {
+    /// SIGTERM on a node: it leaves placement first, tells its viewers to reconnect, then closes; their reconnects land
+    /// on the other node at once, and the process exits.
+    @Test func aNodeStoppedWithSIGTERMTellsItsViewersToReconnectElsewhere() async throws {
+        let databaseURL = try await FleetDatabase.create()
+        let environment = ["EMOSTREAM_DATABASE_URL": databaseURL, "EMOSTREAM_SECRET": testSecret, "EMOSTREAM_NODE_TTL": "60s",
+                           "EMOSTREAM_BCRYPT_COST": "4"]
+        let gateway = try RoleProcess.start(["gateway", "--port", "0"], environment: environment, readyPrefix: "EmoStream gateway ready: ")
+        defer { gateway.kill() }
+        let nodeA = try RoleProcess.start(["node", "--port", "0", "--name", "node-a", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
+        defer { nodeA.kill() }
+        let api = try await gateway.ready()
+        _ = try await nodeA.ready()
+        let account = try await Account.make(api, tier: 2)
+        var viewers: [(Inbox, Task<Void, any Error>)] = []
+        defer { viewers.forEach { $0.1.cancel() } }
+        for _ in 0..<2 {
+            let placement = try await account.place()
+            #expect(placement.node == "node-a")
+            let viewer = connectSSE(placement.sseURL)
+            #expect(try await viewer.0.next().type == "hello")
+            viewers.append(viewer)
+        }
+        let nodeB = try RoleProcess.start(["node", "--port", "0", "--name", "node-b", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
+        defer { nodeB.kill() }
+        _ = try await nodeB.ready()
+        #expect(try await account.connect().status == 429)  // both devices of tier 2 in use
+
+        let stopped = ContinuousClock.now
+        let terminating = Task.detached { nodeA.terminate() }
+        for viewer in viewers {
+            let farewell = try await viewer.0.nextText()
+            let json = try JSONSerialization.jsonObject(with: Data(farewell.utf8)) as? [String: Any]
+            #expect(json?["type"] as? String == "reconnect", "\(farewell)")
+            #expect(json?["reason"] as? String == "node_shutting_down", "\(farewell)")
+        }
+        var placedAgain: [String?] = []
+        for _ in 0..<2 {
+            let result = try await account.connect()
+            #expect(result.status == 200, "\(result.text)")
+            placedAgain.append(result.json["node"] as? String)
+        }
+        let replacedAfter = ContinuousClock.now - stopped
+        #expect(placedAgain == ["node-b", "node-b"])
+        await terminating.value
+        #expect(!nodeA.process.isRunning)
+        reliabilityRow(
+            "node", "SIGTERM of a node with 2 SSE viewers (node TTL 60 s)",
+            "it left placement, sent each viewer {\"type\":\"reconnect\"} and closed; both placed again on the other node "
+                + "\(seconds(replacedAfter)) after the signal; the process exited")
+    }
+}
+
 /// A fresh database on the test PostgreSQL server (`EMOSTREAM_TEST_DATABASE_URL`, set by scripts/test.sh).
 enum FleetDatabase {
     struct MissingServer: Error, CustomStringConvertible {

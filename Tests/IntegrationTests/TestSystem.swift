@@ -144,6 +144,16 @@ final class Inbox: Sendable {
         (stream, continuation) = AsyncStream.makeStream(of: String.self)
     }
 
+    /// The next message as sent, undecoded.
+    func nextText() async throws -> String {
+        let stream = self.stream
+        return try await withTimeout {
+            var iterator = stream.makeAsyncIterator()
+            guard let text = await iterator.next() else { throw ViewerClosed(reason: self.failure.withLock { $0 }) }
+            return text
+        }
+    }
+
     func next() async throws -> ViewerMessage {
         let stream = self.stream
         let text = try await withTimeout {

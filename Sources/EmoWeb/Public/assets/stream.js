@@ -166,6 +166,11 @@ export class BurstStream {
           } else if (message.type === "burst") {
             if (message.channel && message.channel !== this.channel) return; // still in flight from the old channel
             this.receive(message);
+          } else if (message.type === "reconnect") {
+            // The node is stopping: get a new ticket (and another node) now rather than wait for the close.
+            const current = this.socket;
+            if (current) { current.onclose = null; current.onerror = null; current.close(); }
+            finish(message.reason || "node stopping");
           } else if (message.type === "error") {
             if (this.previousChannel && message.channel === this.channel) {
               this.channel = this.previousChannel; // refused: the node keeps us where we were
