@@ -8,18 +8,10 @@ import Testing
 /// Separate gateway and node processes sharing one PostgreSQL store, as a fleet runs them.
 @Suite(.serialized) struct FleetTests {
     @Test func aKilledNodeLosesItsSessionsWithinTheTTLAndGetsNoMorePlacements() async throws {
-        let databaseURL = try await FleetDatabase.create()
-        let environment = ["EMOSTREAM_DATABASE_URL": databaseURL, "EMOSTREAM_SECRET": testSecret, "EMOSTREAM_NODE_TTL": "2s",
-                           "EMOSTREAM_BCRYPT_COST": "4"]
-        let gateway = try RoleProcess.start(["gateway", "--port", "0"], environment: environment, readyPrefix: "EmoStream gateway ready: ")
-        defer { gateway.kill() }
-        let nodeA = try RoleProcess.start(["node", "--port", "0", "--name", "node-a", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
-        defer { nodeA.kill() }
-        let nodeB = try RoleProcess.start(["node", "--port", "0", "--name", "node-b", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
-        defer { nodeB.kill() }
-        let api = try await gateway.ready()
-        _ = try await nodeA.ready()
-        _ = try await nodeB.ready()
+        let fleet = try await NodeFleet.start(nodeTTL: "2s", nodes: ["node-a", "node-b"])
+        defer { fleet.stop() }
+        let nodeA = fleet.node("node-a")
+        let api = fleet.api
 
         let account = try await Account.make(api, tier: 1)
         var viewers: [Task<Void, any Error>] = []
@@ -69,18 +61,11 @@ extension FleetTests {
     /// of probes, long before its TTL (60 s here), so its orphaned viewers are placed again at once and nobody is told
     /// `tier_limit` because a server died.
     @Test func aKilledNodeIsFoundUnreachableAndItsViewersArePlacedAgainBeforeTheTTL() async throws {
-        let databaseURL = try await FleetDatabase.create()
-        let environment = ["EMOSTREAM_DATABASE_URL": databaseURL, "EMOSTREAM_SECRET": testSecret, "EMOSTREAM_NODE_TTL": "60s",
-                           "EMOSTREAM_BCRYPT_COST": "4"]
-        let gateway = try RoleProcess.start(["gateway", "--port", "0"], environment: environment, readyPrefix: "EmoStream gateway ready: ")
-        defer { gateway.kill() }
-        let nodeA = try RoleProcess.start(["node", "--port", "0", "--name", "node-a", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
-        defer { nodeA.kill() }
-        let nodeB = try RoleProcess.start(["node", "--port", "0", "--name", "node-b", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
-        defer { nodeB.kill() }
-        let api = try await gateway.ready()
-        _ = try await nodeA.ready()
-        _ = try await nodeB.ready()
+        let fleet = try await NodeFleet.start(nodeTTL: "60s", nodes: ["node-a", "node-b"])
+        defer { fleet.stop() }
+        let gateway = fleet.gateway
+        let nodeA = fleet.node("node-a")
+        let api = fleet.api
 
         let account = try await Account.make(api, tier: 1)
         var viewers: [Task<Void, any Error>] = []
@@ -130,15 +115,10 @@ extension FleetTests {
     /// SIGTERM on a node: it leaves placement first, tells its viewers to reconnect, then closes; their reconnects land
     /// on the other node at once, and the process exits.
     @Test func aNodeStoppedWithSIGTERMTellsItsViewersToReconnectElsewhere() async throws {
-        let databaseURL = try await FleetDatabase.create()
-        let environment = ["EMOSTREAM_DATABASE_URL": databaseURL, "EMOSTREAM_SECRET": testSecret, "EMOSTREAM_NODE_TTL": "60s",
-                           "EMOSTREAM_BCRYPT_COST": "4"]
-        let gateway = try RoleProcess.start(["gateway", "--port", "0"], environment: environment, readyPrefix: "EmoStream gateway ready: ")
-        defer { gateway.kill() }
-        let nodeA = try RoleProcess.start(["node", "--port", "0", "--name", "node-a", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
-        defer { nodeA.kill() }
-        let api = try await gateway.ready()
-        _ = try await nodeA.ready()
+        let fleet = try await NodeFleet.start(nodeTTL: "60s", nodes: ["node-a"])
+        defer { fleet.stop() }
+        let nodeA = fleet.node("node-a")
+        let api = fleet.api
         let account = try await Account.make(api, tier: 2)
         var viewers: [(Inbox, Task<Void, any Error>)] = []
         defer { viewers.forEach { $0.1.cancel() } }
@@ -149,9 +129,7 @@ extension FleetTests {
             #expect(try await viewer.0.next().type == "hello")
             viewers.append(viewer)
         }
-        let nodeB = try RoleProcess.start(["node", "--port", "0", "--name", "node-b", "--capacity", "10"], environment: environment, readyPrefix: "EmoStream node ready: ")
-        defer { nodeB.kill() }
-        _ = try await nodeB.ready()
+        _ = try await fleet.startNode("node-b")
         #expect(try await account.connect().status == 429)  // both devices of tier 2 in use
 
         let stopped = ContinuousClock.now
@@ -176,6 +154,62 @@ extension FleetTests {
             "node", "SIGTERM of a node with 2 SSE viewers (node TTL 60 s)",
             "it left placement, sent each viewer {\"type\":\"reconnect\"} and closed; both placed again on the other node "
                 + "\(seconds(replacedAfter)) after the signal; the process exited")
+    }
+}
+
+/// A gateway and nodes as separate processes on a fresh PostgreSQL database, all ready.
+final class NodeFleet: Sendable {
+    let gateway: RoleProcess
+    let api: String
+    let environment: [String: String]
+    private let nodes = Mutex<[String: RoleProcess]>([:])
+
+    private init(gateway: RoleProcess, api: String, environment: [String: String]) {
+        self.gateway = gateway
+        self.api = api
+        self.environment = environment
+    }
+
+    static func start(nodeTTL: String, nodes: [String]) async throws -> NodeFleet {
+        let environment = [
+            "EMOSTREAM_DATABASE_URL": try await FleetDatabase.create(), "EMOSTREAM_SECRET": testSecret,
+            "EMOSTREAM_NODE_TTL": nodeTTL, "EMOSTREAM_BCRYPT_COST": "4",
+        ]
+        let gateway = try RoleProcess.start(
+            ["gateway", "--port", "0"], environment: environment, readyPrefix: "EmoStream gateway ready: ")
+        let fleet: NodeFleet
+        do {
+            fleet = NodeFleet(gateway: gateway, api: try await gateway.ready(), environment: environment)
+        } catch {
+            gateway.kill()
+            throw error
+        }
+        do {
+            for name in nodes { _ = try await fleet.startNode(name) }
+        } catch {
+            fleet.stop()
+            throw error
+        }
+        return fleet
+    }
+
+    /// Starts a node of capacity 10 and waits until it is ready.
+    func startNode(_ name: String) async throws -> RoleProcess {
+        let node = try RoleProcess.start(
+            ["node", "--port", "0", "--name", name, "--capacity", "10"], environment: environment,
+            readyPrefix: "EmoStream node ready: ")
+        nodes.withLock { $0[name] = node }
+        _ = try await node.ready()
+        return node
+    }
+
+    func node(_ name: String) -> RoleProcess {
+        nodes.withLock { $0[name]! }
+    }
+
+    func stop() {
+        gateway.kill()
+        for node in nodes.withLock({ Array($0.values) }) { node.kill() }
     }
 }
 
