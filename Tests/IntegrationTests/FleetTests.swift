@@ -14,16 +14,9 @@ import Testing
         let api = fleet.api
 
         let account = try await Account.make(api, tier: 1)
-        var viewers: [Task<Void, any Error>] = []
-        defer { viewers.forEach { $0.cancel() } }
-        var placed: [String] = []
-        for _ in 0..<4 {
-            let placement = try await account.place()
-            placed.append(placement.node)
-            let (inbox, task) = connectSSE(placement.sseURL)
-            viewers.append(task)
-            #expect(try await inbox.next().node == placement.node)
-        }
+        let viewers = try await account.watchOverSSE(devices: 4)
+        defer { viewers.forEach { $0.task.cancel() } }
+        let placed = viewers.map(\.node)
         #expect(placed.sorted() == ["node-a", "node-a", "node-b", "node-b"])
         let fifth = try await account.connect()  // the 5th device of a tier-1 user: a ticket, never used
         #expect(fifth.status == 200)
@@ -68,16 +61,9 @@ extension FleetTests {
         let api = fleet.api
 
         let account = try await Account.make(api, tier: 1)
-        var viewers: [Task<Void, any Error>] = []
-        defer { viewers.forEach { $0.cancel() } }
-        var placed: [String] = []
-        for _ in 0..<5 {
-            let placement = try await account.place()
-            placed.append(placement.node)
-            let (inbox, task) = connectSSE(placement.sseURL)
-            viewers.append(task)
-            #expect(try await inbox.next().node == placement.node)
-        }
+        let viewers = try await account.watchOverSSE(devices: 5)
+        defer { viewers.forEach { $0.task.cancel() } }
+        let placed = viewers.map(\.node)
         #expect(placed.filter { $0 == "node-a" }.count == 3)
         #expect(try await account.connect().status == 429)  // all 5 devices of tier 1 in use
 
@@ -120,22 +106,16 @@ extension FleetTests {
         let nodeA = fleet.node("node-a")
         let api = fleet.api
         let account = try await Account.make(api, tier: 2)
-        var viewers: [(Inbox, Task<Void, any Error>)] = []
-        defer { viewers.forEach { $0.1.cancel() } }
-        for _ in 0..<2 {
-            let placement = try await account.place()
-            #expect(placement.node == "node-a")
-            let viewer = connectSSE(placement.sseURL)
-            #expect(try await viewer.0.next().type == "hello")
-            viewers.append(viewer)
-        }
+        let viewers = try await account.watchOverSSE(devices: 2)
+        defer { viewers.forEach { $0.task.cancel() } }
+        #expect(viewers.map(\.node) == ["node-a", "node-a"])
         _ = try await fleet.startNode("node-b")
         #expect(try await account.connect().status == 429)  // both devices of tier 2 in use
 
         let stopped = ContinuousClock.now
         let terminating = Task.detached { nodeA.terminate() }
         for viewer in viewers {
-            let farewell = try await viewer.0.nextText()
+            let farewell = try await viewer.inbox.nextText()
             let json = try JSONSerialization.jsonObject(with: Data(farewell.utf8)) as? [String: Any]
             #expect(json?["type"] as? String == "reconnect", "\(farewell)")
             #expect(json?["reason"] as? String == "node_shutting_down", "\(farewell)")

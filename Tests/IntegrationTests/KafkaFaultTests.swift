@@ -159,15 +159,10 @@ extension KafkaFaultTests {
             _ = try await processor.waitForLine { $0.contains("partitions assigned: [") && !$0.contains("partitions assigned: []") }
         }
         let account = try await Account.make(fleet.api, tier: 1)
-        var viewers: [(Inbox, Task<Void, any Error>)] = []
-        defer { viewers.forEach { $0.1.cancel() } }
-        for _ in 0..<3 {
-            let viewer = connectSSE(try await account.place().sseURL)
-            #expect(try await viewer.0.next().type == "hello")
-            viewers.append(viewer)
-        }
+        let viewers = try await account.watchOverSSE(devices: 3)
+        defer { viewers.forEach { $0.task.cancel() } }
         let totals = viewers.map { _ in ViewerTotals() }
-        let readers = zip(viewers, totals).map { viewer, total in Task { await total.consume(viewer.0) } }
+        let readers = zip(viewers, totals).map { viewer, total in Task { await total.consume(viewer.inbox) } }
         defer { readers.forEach { $0.cancel() } }
 
         var accepted: [String: Int] = [:]
@@ -337,25 +332,5 @@ final class TestBrokerProcess: Sendable {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-    }
-}
-
-/// Appends one measured row to the file named by `EMOSTREAM_RELIABILITY_ROWS` (scripts/reliability.sh composes
-/// docs/reliability.md from them); nothing without it.
-/// `d` as "1.23 s", for the reliability table.
-func seconds(_ d: Duration) -> String {
-    String(format: "%.2f s", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
-}
-
-/// Appends a row to the reliability table (`scripts/reliability.sh` collects them into `docs/reliability.md`).
-func reliabilityRow(_ area: String, _ scenario: String, _ result: String) {
-    guard let path = ProcessInfo.processInfo.environment["EMOSTREAM_RELIABILITY_ROWS"] else { return }
-    let line = "| \(area) | \(scenario) | \(result) |\n"
-    if let handle = FileHandle(forWritingAtPath: path) {
-        handle.seekToEndOfFile()
-        handle.write(Data(line.utf8))
-        try? handle.close()
-    } else {
-        FileManager.default.createFile(atPath: path, contents: Data(line.utf8))
     }
 }

@@ -80,6 +80,32 @@ struct Account: Sendable {
         else { throw UnexpectedStatus(result: result) }
         return Placement(node: node, wsURL: ws, sseURL: sse)
     }
+
+    /// A device of this user placed and watching over SSE.
+    struct SSEViewer: Sendable {
+        let node: String
+        let inbox: Inbox
+        let task: Task<Void, any Error>
+    }
+
+    /// Places `devices` viewers of this user one after the other and connects each over SSE; each must first get
+    /// the hello of the node it was placed on. The caller cancels their tasks.
+    func watchOverSSE(devices: Int) async throws -> [SSEViewer] {
+        var viewers: [SSEViewer] = []
+        do {
+            for _ in 0..<devices {
+                let placement = try await place()
+                let (inbox, task) = connectSSE(placement.sseURL)
+                viewers.append(SSEViewer(node: placement.node, inbox: inbox, task: task))
+                let hello = try await inbox.next()
+                #expect(hello.type == "hello" && hello.node == placement.node, "\(hello)")
+            }
+        } catch {
+            viewers.forEach { $0.task.cancel() }
+            throw error
+        }
+        return viewers
+    }
 }
 
 struct Placement: Sendable {
