@@ -188,16 +188,11 @@ public struct ConsumerOptions: Sendable {
     public var maxRecordsPerPoll: Int
     /// A name for logs and group membership.
     public var clientID: String
-    /// A stable identity in the group across restarts (Kafka's static membership, `group.instance.id`): unique per
-    /// process. A member restarted under the same id takes its partitions back without waiting for the group to
-    /// notice the old one is gone. nil: a new member each start. The embedded log ignores it.
-    public var instanceID: String?
 
     public init(
         topic: String, group: String? = nil, start: StartPosition = .earliest, maxRecordsPerPoll: Int = 10_000,
-        clientID: String = "emostream", instanceID: String? = nil
+        clientID: String = "emostream"
     ) {
-        self.instanceID = instanceID
         self.topic = topic
         self.group = group
         self.start = start

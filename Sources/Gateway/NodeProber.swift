@@ -82,7 +82,8 @@ public struct NodeProber: Service {
 
     /// nil when a TCP connection to the URL's host and port opens within `timeout`, else what went wrong.
     static func probe(_ url: String, timeout: Duration) async -> String? {
-        guard let (host, port) = hostAndPort(url) else { return "no host in \(url)" }
+        guard let components = URLComponents(string: url), let host = components.host else { return "no host in \(url)" }
+        let port = components.port ?? (components.scheme == "https" || components.scheme == "wss" ? 443 : 80)
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(TimeAmount(timeout))
@@ -92,22 +93,5 @@ public struct NodeProber: Service {
         } catch {
             return "\(error)"
         }
-    }
-
-    /// `http://HOST:PORT/…` → (HOST, PORT); the default port of the scheme when none is given.
-    static func hostAndPort(_ url: String) -> (String, Int)? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
-        let scheme = url[..<schemeEnd.lowerBound]
-        let authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" }
-        guard !authority.isEmpty else { return nil }
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            let host = String(authority[authority.index(after: authority.startIndex)..<close])
-            let rest = authority[authority.index(after: close)...]
-            let port = rest.hasPrefix(":") ? Int(rest.dropFirst()) : nil
-            return (host, port ?? (scheme == "https" || scheme == "wss" ? 443 : 80))
-        }
-        let parts = authority.split(separator: ":", maxSplits: 1)
-        let port = parts.count == 2 ? Int(parts[1]) : nil
-        return (String(parts[0]), port ?? (scheme == "https" || scheme == "wss" ? 443 : 80))
     }
 }

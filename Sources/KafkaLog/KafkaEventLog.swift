@@ -192,7 +192,6 @@ public final class KafkaEventLog: EventLog, Service {
                     Dictionary(uniqueKeysWithValues: (0..<partitions).map { (KafkaTopicPartition(topic: topic, partition: $0), start) })))
         }
         consumerConfiguration.sessionTimeout = configuration.sessionTimeout
-        consumerConfiguration.groupInstanceID = options.group == nil ? nil : options.instanceID
         consumerConfiguration.heartbeatInterval = configuration.sessionTimeout / 6
         consumerConfiguration.fetchMaxWait = .milliseconds(250)
         consumerConfiguration.maxBufferedRecords = max(options.maxRecordsPerPoll * 4, 10_000)

@@ -213,24 +213,19 @@ public final class BurstHub: Sendable {
             }
             return Array(state.viewers.values)
         }
-        guard let farewell else {
-            for entry in entries {
-                entry.frames.finish()
-                entry.closed.finish()
-            }
-            viewersGauge.record(0)
-            return
-        }
-        // The farewell goes out before the connection ends: each writer ends after its last frame, and only a
-        // second later are the connections that are still open closed.
         for entry in entries {
-            entry.frames.yield(.message(farewell))
+            if let farewell { entry.frames.yield(.message(farewell)) }
             entry.frames.finish()
+            if farewell == nil { entry.closed.finish() }
         }
         viewersGauge.record(0)
-        Task {
-            try? await Task.sleep(for: .seconds(1))
-            for entry in entries { entry.closed.finish() }
+        if farewell != nil {
+            // The farewell goes out before the connection ends: each writer ends after its last frame, and only a
+            // second later are the connections still open closed.
+            Task {
+                try? await Task.sleep(for: .seconds(1))
+                for entry in entries { entry.closed.finish() }
+            }
         }
     }
 

@@ -55,8 +55,7 @@ public final class ConnectionLimiter: Sendable {
             let rate = limits.maxConnectionRate
             if rate > 0 {
                 if now > state.refilledAt {
-                    let elapsed = now - state.refilledAt
-                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                    let seconds = (now - state.refilledAt) / .seconds(1)
                     state.tokens = min(Double(rate), state.tokens + seconds * Double(rate))
                     state.refilledAt = now
                 }
