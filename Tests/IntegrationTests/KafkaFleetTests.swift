@@ -152,6 +152,8 @@ final class ViewerTotals: Sendable {
     struct State {
         var counts: [String: Int] = [:]
         var seqs: [UInt64] = []
+        /// How long after its window's end each burst arrived, in the order of `seqs`.
+        var lateness: [Int64] = []
     }
 
     let state = Mutex(State())
@@ -162,12 +164,16 @@ final class ViewerTotals: Sendable {
             guard let message = try? ViewerMessage(text), message.type == "burst" else { continue }
             state.withLock { state in
                 state.seqs.append(message.seq)
+                if let end = message.windowEnd.flatMap(ISO8601Millis.parse) { state.lateness.append(EpochMillis.now() - end) }
                 state.counts.merge(counts(message), uniquingKeysWith: +)
             }
         }
     }
 
     func seqs() -> [UInt64] { state.withLock { $0.seqs } }
+
+    /// Milliseconds from window end to arrival of the bursts received so far.
+    func lateness() -> [Int64] { state.withLock { $0.lateness } }
 
     func waitUntil(seconds: Int, _ condition: @escaping @Sendable ([String: Int]) -> Bool) async throws -> [String: Int] {
         try await withTimeout(seconds: seconds) {
