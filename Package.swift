@@ -95,7 +95,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Shared HTTP helpers: JSON error bodies and responses, security headers, CORS, TLS.
+        // Shared HTTP helpers: JSON error bodies and responses, security headers, CORS, TLS, the OpenAPI document.
         .target(
             name: "EmoHTTP",
             dependencies: [
@@ -109,6 +109,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
+            // The OpenAPI document of every endpoint, served at /openapi.json.
+            resources: [.copy("Resources/openapi.json")],
             swiftSettings: swiftSettings
         ),
         // Users, viewer sessions (leases), the node registry and channels: SQLite and PostgreSQL behind one protocol per concern.
@@ -289,6 +291,18 @@ let package = Package(
         ),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "EmoHTTPTests",
+            dependencies: [
+                "EmoHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EmoStreamCLITests",
             dependencies: ["EmoStreamCLI"],
             swiftSettings: swiftSettings
@@ -315,7 +329,7 @@ let package = Package(
         .testTarget(
             name: "IngestTests",
             dependencies: [
-                "Ingest", "EmoCore", "EventLog", "PipelineTopics",
+                "Ingest", "EmoCore", "EventLog", "PipelineTopics", "EmoHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -328,7 +342,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "EmoCore", "EventLog", "PipelineTopics", "EmoStore", "Accounts", "EmoTestSupport",
+                "Node", "EmoCore", "EventLog", "PipelineTopics", "EmoStore", "Accounts", "EmoTestSupport", "EmoHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -344,7 +358,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "EmoCore", "EmoStore", "Accounts", "EmoTestSupport",
+                "Gateway", "EmoCore", "EmoStore", "Accounts", "EmoTestSupport", "EmoHTTP", "Ingest", "EventLog",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -3,7 +3,7 @@ import Logging
 import Prometheus
 
 /// The HTTP server of a process that serves no API of its own (a stream processor, the publisher): `/healthz`
-/// and `/metrics`, on the port given by `--metrics-port`.
+/// and `/metrics` (and `/openapi.json`), on the port given by `--metrics-port`.
 public enum OperationsServer {
     public struct Configuration: Sendable {
         public var host: String
@@ -29,12 +29,8 @@ public enum OperationsServer {
         logProblem: (@Sendable () async -> String?)? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let router = Router()
-        router.middlewares.add(SecurityHeadersMiddleware())
-        router.middlewares.add(JSONErrorMiddleware())
-        addRoutes(to: router, role: role, registry: registry, logProblem: logProblem)
-        return Application(
-            router: router,
+        Application(
+            router: buildRouter(role: role, registry: registry, logProblem: logProblem),
             server: .emostream(
                 .guardedHTTP1(
                     ConnectionLimiter(
@@ -43,6 +39,18 @@ public enum OperationsServer {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: role),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
+    }
+
+    /// The routes of the operations server: ``addRoutes(to:role:registry:logProblem:)`` and `GET /openapi.json`.
+    public static func buildRouter(
+        role: String, registry: PrometheusCollectorRegistry, logProblem: (@Sendable () async -> String?)? = nil
+    ) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.middlewares.add(SecurityHeadersMiddleware())
+        router.middlewares.add(JSONErrorMiddleware())
+        addRoutes(to: router, role: role, registry: registry, logProblem: logProblem)
+        router.addOpenAPIRoute(for: [.operations])
+        return router
     }
 
     /// `GET /healthz` and `GET /metrics` on `router`. With `logProblem`, `/healthz` reports the event log too:

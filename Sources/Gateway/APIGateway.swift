@@ -1,4 +1,5 @@
 import Accounts
+import EmoHTTP
 import EmoCore
 import EmoStore
 import EmoWeb
@@ -77,6 +78,8 @@ public struct APIGateway: Sendable {
     }
 
     public let activity: ChannelActivity
+    /// The routes its server registers (compared with the OpenAPI document by the tests).
+    let registeredRoutes: Set<OpenAPIDocument.Route>
     /// In start order: the channel activity, the sweeper, the server.
     public let services: [any Service]
 
@@ -105,6 +108,7 @@ public struct APIGateway: Sendable {
             metrics: PrometheusMetricsFactory(registry: dependencies.registry),
             beforeServerStarts: dependencies.beforeServerStarts, onServerRunning: dependencies.onServerRunning)
         self.activity = activity
+        self.registeredRoutes = router.registeredRoutes
         self.services = [
             activity, SessionSweeper(store: store, nodeTTL: configuration.nodeTTL, logger: logger),
             NodeProber(

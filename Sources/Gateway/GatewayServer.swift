@@ -9,7 +9,8 @@ import NIOCore
 import Metrics
 import Prometheus
 
-/// The API server of EmoStream: ingest, the node list, health and metrics. Later: accounts and placement.
+/// The API server of EmoStream: the web app, accounts, placement, the operator API, ingest, the node and channel
+/// lists, health, metrics and the OpenAPI document.
 public enum GatewayServer {
     public struct Configuration: Sendable {
         public var host: String
@@ -88,6 +89,7 @@ public enum GatewayServer {
             _ = try? await activity?.channels()
             return metricsResponse(registry)
         }
+        router.addOpenAPIRoute(for: ingest == nil ? [.gateway] : [.gateway, .ingest])
         return router
     }
 

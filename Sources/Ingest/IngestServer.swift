@@ -3,7 +3,8 @@ import Hummingbird
 import Logging
 import Prometheus
 
-/// `emostream ingest` as a server: `POST /api/emojis` (see ``IngestController``), `/healthz` and `/metrics`.
+/// `emostream ingest` as a server: `POST /api/emojis` (see ``IngestController``), `/healthz`, `/metrics` and
+/// `/openapi.json`.
 /// Elsewhere the controller's routes join the gateway's.
 public enum IngestServer {
     public struct Configuration: Sendable {
@@ -17,19 +18,25 @@ public enum IngestServer {
         public init() {}
     }
 
-    public static func buildApplication(
-        configuration: Configuration, controller: IngestController, registry: PrometheusCollectorRegistry,
-        logger: Logger, beforeServerStarts: @escaping @Sendable () async throws -> Void = {},
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    /// `POST /api/emojis`, `/healthz` (with the event log's health), `/metrics` and `/openapi.json`.
+    public static func buildRouter(controller: IngestController, registry: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
         let router = Router()
         router.middlewares.add(SecurityHeadersMiddleware())
         router.middlewares.add(JSONErrorMiddleware())
         controller.addRoutes(to: router)
         OperationsServer.addRoutes(
             to: router, role: "ingest", registry: registry, logProblem: { [log = controller.log] in await log.health().problem })
+        router.addOpenAPIRoute(for: [.ingest])
+        return router
+    }
+
+    public static func buildApplication(
+        configuration: Configuration, controller: IngestController, registry: PrometheusCollectorRegistry,
+        logger: Logger, beforeServerStarts: @escaping @Sendable () async throws -> Void = {},
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         var application = Application(
-            router: router,
+            router: buildRouter(controller: controller, registry: registry),
             server: .emostream(
                 .guardedHTTP1(
                     ConnectionLimiter(

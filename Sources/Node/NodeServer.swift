@@ -106,6 +106,7 @@ public enum NodeServer {
             jsonResponse(["status": "ok", "node": configuration.name, "viewers": hub.viewerCount])
         }
         router.get("/metrics") { _, _ in metricsResponse(registry) }
+        router.addOpenAPIRoute(for: [.node])
         router.get("/ws") { request, _ -> Response in
             _ = try admission.check(ticket: try ViewerRequest(request).ticket)
             throw APIError(
