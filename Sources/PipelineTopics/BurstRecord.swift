@@ -101,6 +101,12 @@ public struct BurstRecordCodec: RecordCodec {
             return BurstRecord(
                 channel: channel, seq: seq, windowStart: start, windowEnd: end, total: Int(total), frame: frame,
                 ledger: ledger, epoch: epoch)
-        } legacy: { BurstRecord(try JSONDecoder().decode(Burst.self, from: $0)) }
+        } legacy: {
+            let burst = try JSONDecoder().decode(Burst.self, from: $0)
+            // Held to the rules of the binary format, so that the record encodes again to what it means.
+            try LegacyRecord.requireString(burst.channel, "the channel")
+            guard burst.total >= 0 else { throw RecordDecodingError("a negative total") }
+            return BurstRecord(burst)
+        }
     }
 }

@@ -52,7 +52,7 @@ public struct ProcessorReportCodec: RecordCodec {
         return try RecordFormat.decode(buffer, version: version, current: { buffer throws(RecordDecodingError) in
             try Self.decodeBody(&buffer, withOffsets: version >= 2)
         }) {
-            try JSONDecoder().decode(ProcessorReport.self, from: $0)
+            try JSONDecoder().decode(ProcessorReport.self, from: $0).requireEncodable()
         }
     }
 
@@ -108,5 +108,35 @@ public struct ProcessorReportCodec: RecordCodec {
         }
         return ProcessorReport(
             processor: processor, watermark: watermark, partitions: partitions, windows: windows, epoch: epoch)
+    }
+}
+
+extension ProcessorReport {
+    /// A report of a legacy JSON record, once it is known to fit the binary format (which has no empty epoch: it
+    /// means none).
+    func requireEncodable() throws(RecordDecodingError) -> ProcessorReport {
+        try LegacyRecord.requireString(processor, "the processor")
+        try LegacyRecord.requireString(epoch ?? "", "the epoch")
+        for partition in partitions { try LegacyRecord.requireInt32(partition, "partition") }
+        for window in windows {
+            for counts in window.partitions {
+                try LegacyRecord.requireInt32(counts.partition, "partition")
+                for (channel, emojis) in counts.channels {
+                    try LegacyRecord.requireString(channel, "a channel")
+                    for (emoji, count) in emojis {
+                        try LegacyRecord.requireString(emoji, "an emoji")
+                        guard count >= 0 else { throw RecordDecodingError("a negative count") }
+                    }
+                }
+                switch (counts.from, counts.to) {
+                case (nil, nil): break
+                case (let from?, let to?) where from >= 0 && to >= from: break
+                default: throw RecordDecodingError("an invalid offset range")
+                }
+            }
+        }
+        var report = self
+        if epoch == "" { report.epoch = nil }
+        return report
     }
 }

@@ -28,7 +28,17 @@ public struct ReactionCodec: RecordCodec {
             let timestamp = try buffer.readRecordInteger(as: Int64.self)
             let channel = try buffer.readRecordString()
             return Reaction(userID: userID, emoji: emoji, clientTimestamp: timestamp, channel: channel)
-        } legacy: { try JSONDecoder().decode(Reaction.self, from: $0) }
+        } legacy: { try JSONDecoder().decode(Reaction.self, from: $0).requireEncodable() }
+    }
+}
+
+extension Reaction {
+    /// A reaction of a legacy JSON record, once it is known to fit the binary format.
+    func requireEncodable() throws(RecordDecodingError) -> Reaction {
+        try LegacyRecord.requireString(userID, "user_id")
+        try LegacyRecord.requireString(emoji, "emoji_type")
+        try LegacyRecord.requireString(channel, "channel")
+        return self
     }
 }
 
@@ -71,6 +81,6 @@ public struct ReactionBatchCodec: RecordCodec {
                 reactions.append(Reaction(userID: userID, emoji: emoji, clientTimestamp: timestamp, channel: channel))
             }
             return reactions
-        } legacy: { [try JSONDecoder().decode(Reaction.self, from: $0)] }
+        } legacy: { [try JSONDecoder().decode(Reaction.self, from: $0).requireEncodable()] }
     }
 }

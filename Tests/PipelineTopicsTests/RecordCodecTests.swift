@@ -128,6 +128,44 @@ import Testing
         #expect(throws: RecordDecodingError.self) { try ReactionCodec().decode(invalid) }
     }
 
+    /// Found by the fuzz target `Fuzz/FuzzRecords`: a legacy JSON report whose partition had `from` but no `to`
+    /// decoded, and encoded to a record the codec refused. A legacy record is held to the binary format's rules, so
+    /// that whatever a codec decodes it encodes again without trapping, to a record meaning the same.
+    @Test func legacyJSONRecordsAreHeldToTheBinaryFormatsRules() throws {
+        let fuzzFinding = #"{"partitions":[0,1,7],"watermark":1800000000000,"processor":"processor-1","windows":[{"partitions":[{"tgo":590,"partition":0,"channels":{"main":{"😢":120,"😀":450}},"from":10},{"partition":7,"channels":{"cricket":{"🔥":7}}}],"end":1800000000000,"start":1799999998000}],"epoch":"5f1e-22"}"#
+        #expect(throws: RecordDecodingError.self) { try ProcessorReportCodec().decode(ByteBuffer(string: fuzzFinding)) }
+
+        func reportJSON(_ edit: (inout ProcessorReport) -> Void) throws -> ByteBuffer {
+            var edited = report
+            edit(&edited)
+            return ByteBuffer(data: try JSONEncoder().encode(edited))
+        }
+        let refused = [
+            try reportJSON { $0.windows[0].partitions[0].channels["main"]!["😀"] = -1 },  // binary: "a negative count"
+            try reportJSON { $0.windows[0].partitions[0].from = 5 },
+            try reportJSON { $0.windows[0].partitions[0].from = 9; $0.windows[0].partitions[0].to = 8 },
+            try reportJSON { $0.partitions = [1 << 40] },  // encoding it as Int32 would trap
+            try reportJSON { $0.windows[0].partitions[1].partition = -(1 << 33) },
+            try reportJSON { $0.processor = String(repeating: "p", count: 70_000) },  // would trap the encoder
+        ]
+        for record in refused {
+            #expect(throws: RecordDecodingError.self) { try ProcessorReportCodec().decode(record) }
+        }
+        // An empty epoch is no epoch, as in the binary format.
+        #expect(try ProcessorReportCodec().decode(try reportJSON { $0.epoch = "" }) == report)
+
+        var long = reaction
+        long.userID = String(repeating: "u", count: 70_000)
+        #expect(throws: RecordDecodingError.self) { try ReactionCodec().decode(ByteBuffer(string: long.jsonText())) }
+        #expect(throws: RecordDecodingError.self) { try ReactionBatchCodec().decode(ByteBuffer(string: long.jsonText())) }
+
+        var negative = burst
+        negative.total = -3
+        #expect(throws: RecordDecodingError.self) {
+            try BurstRecordCodec().decode(ByteBuffer(data: try JSONEncoder().encode(negative)))
+        }
+    }
+
     @Test func oneAppendSharesOneBufferAcrossItsRecords() throws {
         let reactions = (0..<100).map { Reaction(userID: "u\($0)", emoji: "😀", clientTimestamp: Int64($0)) }
         let records = singleReactions.records(reactions)

@@ -110,12 +110,8 @@ final class BrokerConnection: Sendable {
                     ?? KafkaError(.connectionClosed, "cannot send \(R.apiKey) to \(self.address): \(error)"))
         }
         let frame = try await promise.futureResult.get()
-        var reader = KafkaReader(buffer: frame)
-        if KafkaHeaders.responseHeaderVersion(apiKey: R.apiKey.rawValue, flexible: true) >= 1 {
-            try reader.skipTaggedFields()
-        }
         do {
-            return try R.decodeResponse(from: &reader, version: version)
+            return try R.decodeResponse(frame: frame, version: version)
         } catch let error as KafkaError {
             throw KafkaError(error.code, "\(R.apiKey) v\(version) response from \(address): \(error.message)")
         }

@@ -2,8 +2,8 @@ import NIOCore
 
 /// The consumer protocol's Subscription and Assignment v0: classic (non-flexible) structs prefixed by an int16
 /// version, carried opaquely in JoinGroup metadata and SyncGroup assignments.
-enum ConsumerProtocol {
-    static func encodeSubscription(topics: [String], userData: ByteBuffer? = nil) -> ByteBuffer {
+package enum ConsumerProtocol {
+    package static func encodeSubscription(topics: [String], userData: ByteBuffer? = nil) -> ByteBuffer {
         var w = KafkaWriter(capacity: 64)
         w.writeInt16(0)
         w.writeArrayCount(topics.count)
@@ -13,13 +13,13 @@ enum ConsumerProtocol {
     }
 
     /// Topics of a member's subscription (any version: later fields are ignored).
-    static func decodeSubscription(_ buffer: ByteBuffer) throws -> [String] {
+    package static func decodeSubscription(_ buffer: ByteBuffer) throws -> [String] {
         var r = KafkaReader(buffer: buffer)
         _ = try r.readInt16()
         return try r.readArray { try $0.readString() }
     }
 
-    static func encodeAssignment(_ partitions: [String: [Int32]]) -> ByteBuffer {
+    package static func encodeAssignment(_ partitions: [String: [Int32]]) -> ByteBuffer {
         var w = KafkaWriter(capacity: 64)
         w.writeInt16(0)
         let topics = partitions.keys.sorted()
@@ -35,7 +35,7 @@ enum ConsumerProtocol {
     }
 
     /// A zero-length assignment (Tansu sends one to members the leader left out) means no partitions.
-    static func decodeAssignment(_ buffer: ByteBuffer) throws -> [KafkaTopicPartition] {
+    package static func decodeAssignment(_ buffer: ByteBuffer) throws -> [KafkaTopicPartition] {
         guard buffer.readableBytes > 0 else { return [] }
         var r = KafkaReader(buffer: buffer)
         _ = try r.readInt16()

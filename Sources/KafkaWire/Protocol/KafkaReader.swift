@@ -109,9 +109,16 @@ struct KafkaReader {
     mutating func readArray<T>(_ body: (inout KafkaReader) throws -> T) throws -> [T] {
         let count = try readArrayCount() ?? 0
         var result: [T] = []
-        result.reserveCapacity(count)
+        result.reserveCapacity(Self.reservation(count))
         for _ in 0..<count { result.append(try body(&self)) }
         return result
+    }
+
+    /// Room reserved for an array of `count` elements. A count is at most the bytes left (one per element), but an
+    /// element takes many times its encoding in memory (a Fetch partition: ~40 bytes on the wire, more in a
+    /// struct), so a 256 MiB frame claiming one element per byte must not reserve gigabytes before the first fails.
+    static func reservation(_ count: Int) -> Int {
+        min(count, 1024)
     }
 
     // MARK: compact
@@ -157,7 +164,7 @@ struct KafkaReader {
     mutating func readCompactArray<T>(_ body: (inout KafkaReader) throws -> T) throws -> [T] {
         let count = try readCompactArrayCount() ?? 0
         var result: [T] = []
-        result.reserveCapacity(count)
+        result.reserveCapacity(Self.reservation(count))
         for _ in 0..<count { result.append(try body(&self)) }
         return result
     }

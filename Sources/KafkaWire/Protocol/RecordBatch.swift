@@ -1,13 +1,21 @@
 import NIOCore
 
 /// One record to encode into a batch.
-struct OutgoingRecord: Sendable {
-    var key: ByteBuffer?
-    var value: ByteBuffer?
-    var headers: [KafkaHeader]
-    var timestamp: Int64
+package struct OutgoingRecord: Sendable {
+    package var key: ByteBuffer?
+    package var value: ByteBuffer?
+    package var headers: [KafkaHeader]
+    package var timestamp: Int64
     /// The batch asks the broker for LogAppendTime (batches hold one partition's records of one topic, all alike).
-    var logAppendTime = false
+    package var logAppendTime = false
+
+    package init(key: ByteBuffer?, value: ByteBuffer?, headers: [KafkaHeader], timestamp: Int64, logAppendTime: Bool = false) {
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+        self.logAppendTime = logAppendTime
+    }
 
     /// An upper bound on the encoded size inside a batch (varint overheads counted at their maximum).
     var estimatedSize: Int {
@@ -18,27 +26,33 @@ struct OutgoingRecord: Sendable {
 }
 
 /// A record decoded from a fetched batch.
-struct IncomingRecord: Sendable {
-    var offset: Int64
-    var timestamp: Int64
-    var key: ByteBuffer?
-    var value: ByteBuffer?
-    var headers: [KafkaHeader]
+package struct IncomingRecord: Sendable, Equatable {
+    package var offset: Int64
+    package var timestamp: Int64
+    package var key: ByteBuffer?
+    package var value: ByteBuffer?
+    package var headers: [KafkaHeader]
 }
 
 /// RecordBatch v2 (magic 2) encoding and decoding, uncompressed.
-enum RecordBatch {
+package enum RecordBatch {
     /// Size of the fixed batch header.
     static let headerSize = 61
 
-    struct ProducerState: Sendable {
+    package struct ProducerState: Sendable {
         var producerID: Int64 = -1
         var producerEpoch: Int16 = -1
         var baseSequence: Int32 = -1
+
+        package init(producerID: Int64 = -1, producerEpoch: Int16 = -1, baseSequence: Int32 = -1) {
+            self.producerID = producerID
+            self.producerEpoch = producerEpoch
+            self.baseSequence = baseSequence
+        }
     }
 
     /// Encodes `records` (at least one) as one batch. Timestamps are CreateTime.
-    static func encode(
+    package static func encode(
         _ records: [OutgoingRecord], producer: ProducerState = .init(), partitionLeaderEpoch: Int32 = -1,
         allocator: ByteBufferAllocator = ByteBufferAllocator()
     ) -> ByteBuffer {
@@ -102,17 +116,19 @@ enum RecordBatch {
         w.buffer.writeImmutableBuffer(bytes)
     }
 
-    struct Decoded: Sendable {
+    package struct Decoded: Sendable {
         /// Records at offsets ≥ the fetch offset, in order.
-        var records: [IncomingRecord]
+        package var records: [IncomingRecord]
         /// The offset after the last complete batch, or nil when no complete batch was present.
-        var nextOffset: Int64?
+        package var nextOffset: Int64?
     }
 
     /// Decodes the concatenated batches of a Fetch partition. A truncated trailing batch is ignored; control batches
     /// are skipped (but advance `nextOffset`); records below `fetchOffset` are dropped (the broker returns whole
-    /// batches).
-    static func decode(_ data: ByteBuffer, fetchOffset: Int64, verifyCRC: Bool = true) throws -> Decoded {
+    /// batches). Batches follow each other and their records' offsets increase within them: offsets that do not
+    /// (which would move the consumer backwards or past records it never saw) and offsets or timestamps beyond
+    /// `Int64` are a protocol violation.
+    package static func decode(_ data: ByteBuffer, fetchOffset: Int64, verifyCRC: Bool = true) throws -> Decoded {
         var buffer = data
         var records: [IncomingRecord] = []
         var nextOffset: Int64?
@@ -149,7 +165,17 @@ enum RecordBatch {
             _ = try r.readInt16()  // producer epoch
             _ = try r.readInt32()  // base sequence
             let count = try r.readInt32()
-            nextOffset = baseOffset + Int64(lastOffsetDelta) + 1
+            let lastOffset = baseOffset.addingReportingOverflow(Int64(lastOffsetDelta))
+            guard lastOffsetDelta >= 0, !lastOffset.overflow, lastOffset.partialValue < Int64.max else {
+                throw KafkaError(
+                    .protocolViolation, "record batch at offset \(baseOffset) has last offset delta \(lastOffsetDelta)")
+            }
+            guard baseOffset >= nextOffset ?? Int64.min else {
+                throw KafkaError(
+                    .protocolViolation,
+                    "record batch at offset \(baseOffset) overlaps the batch before it (which ends at \(nextOffset!))")
+            }
+            nextOffset = lastOffset.partialValue + 1
             if attributes & 0x20 != 0 { continue }  // control batch (transaction markers)
             let codec = attributes & 0x07
             guard codec == 0 else {
@@ -159,6 +185,7 @@ enum RecordBatch {
                 )
             }
             let logAppendTime = attributes & 0x08 != 0
+            var previousDelta: Int32 = -1
             for _ in 0..<max(0, count) {
                 let recordLength = Int(try r.readVarint())
                 guard recordLength >= 0, r.readableBytes >= recordLength else {
@@ -168,11 +195,27 @@ enum RecordBatch {
                 _ = try rr.readInt8()
                 let timestampDelta = try rr.readVarlong()
                 let offsetDelta = try rr.readVarint()
+                guard offsetDelta > previousDelta, offsetDelta <= lastOffsetDelta else {
+                    throw KafkaError(
+                        .protocolViolation,
+                        "record offset delta \(offsetDelta) in the batch at offset \(baseOffset) is not above \(previousDelta) and at most \(lastOffsetDelta)"
+                    )
+                }
+                previousDelta = offsetDelta
                 let offset = baseOffset + Int64(offsetDelta)
                 if offset < fetchOffset { continue }
+                let timestamp = baseTimestamp.addingReportingOverflow(timestampDelta)
+                guard logAppendTime || !timestamp.overflow else {
+                    throw KafkaError(.protocolViolation, "record timestamp at offset \(offset) overflows")
+                }
                 let key = try readVarintBytes(&rr)
                 let value = try readVarintBytes(&rr)
                 let headerCount = Int(try rr.readVarint())
+                // Each header takes at least two bytes (its key's and its value's lengths): a count beyond what is
+                // left must not reserve room for it.
+                guard headerCount <= rr.readableBytes / 2 else {
+                    throw KafkaError(.protocolViolation, "header count \(headerCount) exceeds the record")
+                }
                 var headers: [KafkaHeader] = []
                 if headerCount > 0 {
                     headers.reserveCapacity(headerCount)
@@ -186,7 +229,7 @@ enum RecordBatch {
                 }
                 records.append(
                     IncomingRecord(
-                        offset: offset, timestamp: logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta,
+                        offset: offset, timestamp: logAppendTime ? maxTimestamp : timestamp.partialValue,
                         key: key, value: value, headers: headers))
             }
         }
