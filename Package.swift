@@ -95,10 +95,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Shared HTTP helpers: JSON error bodies and responses, security headers, CORS, TLS, the OpenAPI document.
+        // Shared HTTP helpers: JSON error bodies and responses (the store's unavailability as a 503), security headers, CORS, TLS, the OpenAPI document.
         .target(
             name: "EmoHTTP",
             dependencies: [
+                "EmoStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

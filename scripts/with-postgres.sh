@@ -5,7 +5,8 @@
 #
 # Installs PostgreSQL from Debian's packages if its binaries are missing, creates a cluster in a temp dir,
 # starts it on a free loopback port (unix socket inside the temp dir), waits for readiness with pg_isready,
-# exports EMOSTREAM_TEST_DATABASE_URL=postgres://USER:PASSWORD@127.0.0.1:PORT/postgres, runs the command,
+# exports EMOSTREAM_TEST_DATABASE_URL=postgres://USER:PASSWORD@127.0.0.1:PORT/postgres (and EMOSTREAM_TEST_PG_BIN,
+# EMOSTREAM_TEST_PG_USER for tests that run a server of their own), runs the command,
 # then stops the server, removes the temp dir and exits with the command's status.
 set -euo pipefail
 
@@ -113,6 +114,10 @@ if [ -z "$started" ]; then
 fi
 
 export EMOSTREAM_TEST_DATABASE_URL="postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$PORT/postgres"
+# For tests that run a PostgreSQL server of their own (to restart it): where its binaries are, and the user to run
+# them as (empty: the current one).
+export EMOSTREAM_TEST_PG_BIN="$PG_BIN"
+export EMOSTREAM_TEST_PG_USER="$([ "$(id -u)" -eq 0 ] && echo postgres || true)"
 log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') ready on 127.0.0.1:$PORT"
 
 set +e

@@ -1,8 +1,10 @@
+import EmoStore
 import Hummingbird
 import NIOCore
 
 /// Renders the framework's own errors (unknown route, wrong method, unreadable body) as JSON error bodies like
-/// every other EmoStream error, instead of an empty response.
+/// every other EmoStream error, instead of an empty response; a store that cannot be reached becomes
+/// `503 store_unavailable` with `Retry-After`, not a 500.
 public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
@@ -14,6 +16,10 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 error.status, Self.code(for: error.status),
                 error.body ?? "\(error.status.code) \(error.status.reasonPhrase): \(request.method) \(request.uri.path)",
                 headers: error.headers)
+        } catch EmoStoreError.unavailable {
+            throw APIError(
+                .serviceUnavailable, "store_unavailable", "the store cannot be reached right now; retry shortly",
+                headers: [.retryAfter: "1"])
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "payload_too_large", "the request body is larger than this endpoint accepts")
         }

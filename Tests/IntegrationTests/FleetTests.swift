@@ -150,9 +150,12 @@ final class NodeFleet: Sendable {
         self.environment = environment
     }
 
-    static func start(nodeTTL: String, nodes: [String]) async throws -> NodeFleet {
+    /// `databaseURL`: the store (default: a fresh database on the test server).
+    static func start(nodeTTL: String, nodes: [String], databaseURL: String? = nil) async throws -> NodeFleet {
+        let store: String
+        if let databaseURL { store = databaseURL } else { store = try await FleetDatabase.create() }
         let environment = [
-            "EMOSTREAM_DATABASE_URL": try await FleetDatabase.create(), "EMOSTREAM_SECRET": testSecret,
+            "EMOSTREAM_DATABASE_URL": store, "EMOSTREAM_SECRET": testSecret,
             "EMOSTREAM_NODE_TTL": nodeTTL, "EMOSTREAM_BCRYPT_COST": "4",
         ]
         let gateway = try RoleProcess.start(

@@ -10,4 +10,6 @@ public enum EmoStoreError: Error, Equatable, Sendable {
     case invalidDatabaseURL(String)
     /// The store was closed.
     case closed
+    /// The database cannot be reached or did not answer in time (e.g. PostgreSQL restarting); worth retrying.
+    case unavailable(String)
 }

@@ -6,7 +6,7 @@ extension PostgresEmoStore {
 
     public func createUser(name: String, passwordHash: String, tier: Tier, now: Date) async throws -> UserRecord {
         let createdAt = now.emoTruncated
-        let rows = try await self.client.query(
+        let rows = try await self.query(
             """
             INSERT INTO users (name, password_hash, tier, created_at) VALUES (\(name), \(passwordHash), \(tier.rawValue), \(createdAt))
             ON CONFLICT (name) DO NOTHING RETURNING name
@@ -19,7 +19,7 @@ extension PostgresEmoStore {
 
     public func user(named name: String) async throws -> UserRecord? {
         try await self.users(
-            self.client.query(
+            self.query(
                 "SELECT name, password_hash, tier, created_at FROM users WHERE name = \(name)", logger: self.logger
             )
         ).first
@@ -27,7 +27,7 @@ extension PostgresEmoStore {
 
     public func listUsers() async throws -> [UserRecord] {
         try await self.users(
-            self.client.query("SELECT name, password_hash, tier, created_at FROM users ORDER BY name", logger: self.logger)
+            self.query("SELECT name, password_hash, tier, created_at FROM users ORDER BY name", logger: self.logger)
         )
     }
 
@@ -41,7 +41,7 @@ extension PostgresEmoStore {
     }
 
     public func setTier(name: String, tier: Tier) async throws -> Bool {
-        !(try await self.client.query(
+        !(try await self.query(
             "UPDATE users SET tier = \(tier.rawValue) WHERE name = \(name) RETURNING name", logger: self.logger
         ).collect()).isEmpty
     }
@@ -85,7 +85,7 @@ extension PostgresEmoStore {
     @discardableResult
     public func markNodeUnreachable(node: String) async throws -> Bool {
         let epoch = Date(emoMillis: 0)
-        return try await self.client.withConnection { connection in
+        return try await self.withConnection { connection in
             !(try await connection.query(
                 "UPDATE nodes SET last_heartbeat = \(epoch) WHERE name = \(node) RETURNING name", logger: self.logger
             ).collect()).isEmpty
@@ -93,7 +93,7 @@ extension PostgresEmoStore {
     }
 
     public func nodes(now: Date, nodeTTL: Duration) async throws -> [NodeStatus] {
-        try await self.client.withConnection { connection in
+        try await self.withConnection { connection in
             try await self.nodeStatuses(connection, now: now, nodeTTL: nodeTTL)
         }
     }
@@ -103,7 +103,7 @@ extension PostgresEmoStore {
     public func sessionsByTier(now: Date, nodeTTL: Duration) async throws -> [Tier: Int] {
         let now = now.emoTruncated
         let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
-        return try await self.client.withConnection { connection in
+        return try await self.withConnection { connection in
             var counts: [Tier: Int] = [:]
             for try await (tier, count) in try await connection.query(
                 """
@@ -206,7 +206,7 @@ extension PostgresEmoStore {
 
     public func activateSession(id: String, node: String, now: Date) async throws -> Bool {
         let now = now.emoTruncated
-        return !(try await self.client.query(
+        return !(try await self.query(
             """
             UPDATE sessions SET state = 'active', lease_renewed_at = \(now)
             WHERE id = \(id) AND node_name = \(node) AND state = 'reserved' AND ticket_expires_at > \(now)
@@ -217,14 +217,14 @@ extension PostgresEmoStore {
     }
 
     public func releaseSession(id: String) async throws -> Bool {
-        !(try await self.client.query("DELETE FROM sessions WHERE id = \(id) RETURNING id", logger: self.logger).collect()).isEmpty
+        !(try await self.query("DELETE FROM sessions WHERE id = \(id) RETURNING id", logger: self.logger).collect()).isEmpty
     }
 
     public func sweepExpired(now: Date, nodeTTL: Duration) async throws -> Int {
         let now = now.emoTruncated
         let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
         var deleted = 0
-        for try await count in try await self.client.query(
+        for try await count in try await self.query(
             """
             WITH deleted AS (
                 DELETE FROM sessions
@@ -244,7 +244,7 @@ extension PostgresEmoStore {
 
     @discardableResult
     public func setSessionChannel(id: String, channel: String) async throws -> Bool {
-        !(try await self.client.query(
+        !(try await self.query(
             "UPDATE sessions SET channel = \(channel) WHERE id = \(id) RETURNING id", logger: self.logger
         ).collect()).isEmpty
     }
@@ -253,7 +253,7 @@ extension PostgresEmoStore {
         let now = now.emoTruncated
         let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
         var counts: [String: Int] = [:]
-        for try await (channel, count) in try await self.client.query(
+        for try await (channel, count) in try await self.query(
             """
             SELECT s.channel, count(*) FROM sessions s JOIN nodes n ON n.name = s.node_name
             WHERE n.last_heartbeat >= \(cutoff)
@@ -273,7 +273,7 @@ extension PostgresEmoStore {
     @discardableResult
     public func addChannel(name: String, now: Date) async throws -> Bool {
         let now = now.emoTruncated
-        return !(try await self.client.query(
+        return !(try await self.query(
             "INSERT INTO channels (name, created_at) VALUES (\(name), \(now)) ON CONFLICT (name) DO NOTHING RETURNING name",
             logger: self.logger
         ).collect()).isEmpty
@@ -283,7 +283,7 @@ extension PostgresEmoStore {
         guard !names.isEmpty else { return }
         let now = now.emoTruncated
         let unique = Array(Set(names))
-        try await self.client.query(
+        try await self.query(
             "INSERT INTO channels (name, created_at) SELECT unnest(\(unique)::text[]), \(now) ON CONFLICT (name) DO NOTHING",
             logger: self.logger
         )
@@ -291,16 +291,16 @@ extension PostgresEmoStore {
 
     public func channel(named name: String) async throws -> ChannelRecord? {
         try await self.channels(
-            self.client.query("SELECT name, created_at FROM channels WHERE name = \(name)", logger: self.logger)
+            self.query("SELECT name, created_at FROM channels WHERE name = \(name)", logger: self.logger)
         ).first
     }
 
     public func listChannels() async throws -> [ChannelRecord] {
-        try await self.channels(self.client.query("SELECT name, created_at FROM channels ORDER BY name", logger: self.logger))
+        try await self.channels(self.query("SELECT name, created_at FROM channels ORDER BY name", logger: self.logger))
     }
 
     public func removeChannel(named name: String) async throws -> Bool {
-        !(try await self.client.query(
+        !(try await self.query(
             "DELETE FROM channels WHERE name = \(name) RETURNING name", logger: self.logger
         ).collect()).isEmpty
     }

@@ -19,10 +19,18 @@ import ServiceLifecycle
 /// a `ServiceGroup`, or call ``run()`` in a task that lives as long as the store is used.
 public final class PostgresEmoStore: EmoStore, Service {
     public let client: PostgresClient
+    /// How long one operation may wait for PostgreSQL (a pooled connection and its answers) before it fails with
+    /// ``EmoStoreError/unavailable(_:)``: while the server is down the pool keeps trying to connect, and a request
+    /// must not wait for it indefinitely.
+    public let operationTimeout: Duration
     let logger: Logger
 
-    public init(configuration: PostgresClient.Configuration, logger: Logger = Logger(label: "emostream.store.postgres")) {
+    public init(
+        configuration: PostgresClient.Configuration, operationTimeout: Duration = .seconds(5),
+        logger: Logger = Logger(label: "emostream.store.postgres")
+    ) {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.operationTimeout = operationTimeout
         self.logger = logger
     }
 
@@ -44,12 +52,12 @@ public final class PostgresEmoStore: EmoStore, Service {
 
     /// Runs `body` between `BEGIN` and `COMMIT` on one pooled connection; rolls back on error and retries
     /// the whole transaction on deadlock or serialization failure.
-    func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func withTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await self.client.withConnection { connection in
+                return try await self.withConnection { connection in
                     try await connection.query("BEGIN", logger: self.logger)
                     do {
                         let result = try await body(connection)
@@ -75,7 +83,58 @@ public final class PostgresEmoStore: EmoStore, Service {
     }
 }
 
+extension PostgresEmoStore {
+    // MARK: Deadlines
+
+    /// `client.query` within ``operationTimeout``.
+    @discardableResult
+    func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await self.withinDeadline { try await self.client.query(query, logger: logger) }
+    }
+
+    /// `client.withConnection` within ``operationTimeout``.
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await self.withinDeadline { try await self.client.withConnection(body) }
+    }
+
+    /// Runs `operation`, failing with ``EmoStoreError/unavailable(_:)`` when it takes longer than ``operationTimeout``
+    /// (it is cancelled then, which also withdraws a wait for a connection) or when the server cannot be reached.
+    func withinDeadline<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let timeout = self.operationTimeout
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await operation() }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw EmoStoreError.unavailable("PostgreSQL did not answer within \(timeout)")
+                }
+                return value
+            }
+        } catch let error as PSQLError where error.isUnavailable {
+            throw EmoStoreError.unavailable("PostgreSQL cannot be reached (\(error.code))")
+        }
+    }
+}
+
 extension PSQLError {
+    /// The server cannot be reached or is going away: connection failures, and the SQLSTATEs of a server shutting
+    /// down or starting up (class 08, 57P01-57P03).
+    var isUnavailable: Bool {
+        switch self.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown:
+            return true
+        case .server:
+            guard let state = self.serverInfo?[.sqlState] else { return false }
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
+        default:
+            return false
+        }
+    }
+
     /// Deadlock detected or serialization failure: the transaction was rolled back and may simply be retried.
     var isTransientTransactionFailure: Bool {
         guard let state = self.serverInfo?[.sqlState] else { return false }
