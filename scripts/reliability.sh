@@ -23,6 +23,6 @@ EMOSTREAM_RELIABILITY_ROWS="$rows" bash scripts/with-postgres.sh bash scripts/wi
     echo
     echo "Not covered yet (see the Hardening issue): a reconnect storm of 10,000 viewers; a publisher restarted within one"
     echo "window (the broker holds every JoinGroup 3 s, and static membership is not usable on the test broker)."
-    echo "Fuzzing (\\`scripts/fuzz.sh\\`) and the OpenAPI document (\\`scripts/schemathesis.sh\\`) run in the test command."
+    echo 'Fuzzing (`scripts/fuzz.sh`) and the OpenAPI document (`scripts/schemathesis.sh`) run in the test command.'
 } > docs/reliability.md
 echo "wrote docs/reliability.md ($(wc -l < "$rows") rows)"
