@@ -232,7 +232,7 @@ let package = Package(
         .target(
             name: "EmoStreamCLI",
             dependencies: [
-                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore", "EmoCore", "EventLog", "Ingest", "EmoHTTP",
+                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore", "EmoCore", "EventLog", "Ingest", "EmoHTTP", "Publisher",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -406,7 +406,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore", "Node", "EmoTestSupport", "EmoHTTP",
+                "EmoStreamApp", "LoadGen", "Accounts", "EmoStore", "Node", "EmoTestSupport", "EmoHTTP", "Publisher",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -10,7 +10,8 @@ public struct EmoStreamCommand: AsyncParsableCommand {
         abstract: "Live emoji reactions for millions of viewers: ingest, 2 s windows, publisher, cluster nodes.",
         subcommands: [
             UpCommand.self, IngestCommand.self, ProcessorCommand.self, PublisherCommand.self, NodeCommand.self,
-            GatewayCommand.self, UsersCommand.self, ChannelsCommand.self, TopicsCommand.self, LoadGenCommand.self,
+            GatewayCommand.self, UsersCommand.self, ChannelsCommand.self, TopicsCommand.self, AuditCommand.self,
+            LoadGenCommand.self,
         ],
         defaultSubcommand: nil
     )

@@ -159,10 +159,15 @@ public struct PollResult: Sendable {
     /// created again and its offsets started over. nil when the log cannot tell (the embedded log lives as long as
     /// its process).
     public var epoch: String?
+    /// Whether this poll read every assigned partition up to its end (as of the log's last answer); nil when the log
+    /// cannot tell. A reader that must see a topic whole up to now (an audit) reads until it is true.
+    public var caughtUp: Bool?
 
     public init(
-        records: [ConsumedRecord], watermark: Int64?, assignment: [Int], generation: Int64 = 0, epoch: String? = nil
+        records: [ConsumedRecord], watermark: Int64?, assignment: [Int], generation: Int64 = 0, epoch: String? = nil,
+        caughtUp: Bool? = nil
     ) {
+        self.caughtUp = caughtUp
         self.epoch = epoch
         self.records = records
         self.watermark = watermark

@@ -262,8 +262,12 @@ struct LogState {
             }.min()
         }
 
+        let caughtUp = consumer.assignment.allSatisfy { partition in
+            (consumer.positions[partition] ?? 0) >= log.partitions[partition].nextOffset
+        }
         return PollResult(
-            records: records, watermark: watermark, assignment: consumer.assignment, generation: consumer.generation)
+            records: records, watermark: watermark, assignment: consumer.assignment, generation: consumer.generation,
+            caughtUp: caughtUp)
     }
 
     mutating func commit(consumer id: UInt64, offsets: [Int: Int64]) throws -> [Signal] {

@@ -69,9 +69,11 @@ final class KafkaLogConsumer: LogConsumer {
             }
             return complete - lateness
         }
+        // A partition not fetched yet is not caught up.
+        let caughtUp = owned.allSatisfy { batch.progress[$0]?.isCaughtUp ?? false }
         return PollResult(
             records: records, watermark: watermark, assignment: assignment, generation: Int64(batch.generation),
-            epoch: consumer.topicID(of: topic))
+            epoch: consumer.topicID(of: topic), caughtUp: caughtUp)
     }
 
     func commit(_ offsets: [Int: Int64]) async throws {

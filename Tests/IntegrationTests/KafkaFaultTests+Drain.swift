@@ -1,4 +1,5 @@
 import EmoCore
+import Publisher
 import Foundation
 import Synchronization
 import Testing
@@ -110,6 +111,8 @@ extension KafkaFaultTests {
         // Only the ingest server that was stopped could refuse (connections it no longer accepts), never with a 5xx.
         #expect(summary.statuses.keys.allSatisfy { $0 == 202 || $0 == -1 }, "\(summary)")
         let total = accepted.values.reduce(0, +)
+        // And the audit, counting the emoji topic again, finds exactly what was published.
+        let audit = try expectAuditAgrees(fleet.environment, accepted: accepted)
         reliabilityRow(
             "every role", "SIGTERM under load (6 loops, no pauses) of an ingest server, then a processor, then the publisher (restarted at once)",
             "each exited 0: ingest after \(seconds(ingestExit)) (\(afterIngest.statuses[202] ?? 0) requests answered 202 by then, "
@@ -117,7 +120,8 @@ extension KafkaFaultTests {
                 + "\(seconds(takenOver)) after the signal), publisher after \(seconds(publisherExit)) (bursts again "
                 + "\(seconds(publisherResumed)) after the signal, its first \(firstAfter) ms after its window's end against a median "
                 + "of \(steady[steady.count / 2]) ms before); accepted \(total), counted \(total) on each of 3 nodes "
-                + "(exact); seq 1…\(sequences[0].count) gap-free and identical")
+                + "(exact); seq 1…\(sequences[0].count) gap-free and identical; `emostream audit` recounted the emoji topic: "
+                + "\(audit?.bursts ?? 0) bursts = the records of their ledgers' range, consistent")
     }
 }
 
@@ -126,4 +130,35 @@ final class Flag: Sendable {
     private let value = Mutex(false)
     var isSet: Bool { value.withLock { $0 } }
     func set() { value.withLock { $0 = true } }
+}
+
+/// Runs `emostream audit` with a fleet's environment and decodes its report.
+func runAudit(environment: [String: String]) throws -> (status: Int32, output: String, report: PublicationAudit.Report?) {
+    let process = Process()
+    process.executableURL = RoleProcess.binary
+    process.arguments = ["audit"]
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let report = try? JSONDecoder().decode(PublicationAudit.Report.self, from: output)
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self), report)
+}
+
+/// Runs `emostream audit` over a fleet's topics and expects it to find the published bursts equal to the `emoji`
+/// records, and (when given) the reactions accepted per emoji, over all channels.
+@discardableResult
+func expectAuditAgrees(_ environment: [String: String], accepted: [String: Int]? = nil) throws -> PublicationAudit.Report? {
+    let audit = try runAudit(environment: environment)
+    #expect(audit.status == 0, "\(audit.output)")
+    #expect(audit.report?.consistent == true, "\(audit.output)")
+    #expect(audit.report?.published == audit.report?.logged, "\(audit.output)")
+    if let accepted {
+        let audited = (audit.report?.published ?? [:]).values.reduce(into: [String: Int]()) { $0.merge($1, uniquingKeysWith: +) }
+        #expect(audited == accepted, "\(audit.output)")
+    }
+    return audit.report
 }

@@ -71,6 +71,7 @@ struct KafkaFaultTests {
         #expect(summary.refusedOtherThan503 == 0, "\(summary)")
         let seqs = totals.seqs()
         #expect(seqs == Array(1...UInt64(seqs.count)))
+        try expectAuditAgrees(fleet.environment, accepted: accepted)
         reliabilityRow(
             "broker", "SIGSTOP 15 s under load (2 ingest servers, 2 processors, 4 posting loops)",
             "accepted \(summary.acceptedReactions + 1), counted \(seen.values.reduce(0, +)) (exact); "
@@ -142,6 +143,8 @@ extension KafkaFaultTests {
         #expect(healthy.status == 200, "\(healthy.text)")
         let refusals = try await fleet.ingestLogLines { $0.contains("refusing reactions") }
         #expect(refusals >= 1)
+        // The audit compares within the topic's new incarnation: the 😀 of before the outage went with the old one.
+        try expectAuditAgrees(fleet.environment, accepted: expected.filter { $0.key != "😀" })
         reliabilityRow(
             "broker", "killed, restarted empty on the same port",
             "/healthz 503 during the outage; \(refused) × 503 until ingest had re-created the topics; first 202 after "
@@ -217,6 +220,7 @@ extension KafkaFaultTests {
         #expect(sequences[0] == Array(1...UInt64(sequences[0].count)))
         #expect(Set(sequences).count == 1, "every node saw the same bursts")
         #expect(publishedBeforeRestart >= 1)
+        try expectAuditAgrees(fleet.environment, accepted: expected)
         reliabilityRow(
             "publisher + ingest", "kill -9 of the publisher (restarted 1 s later) and then of an ingest server, mid-stream",
             "accepted \(expected.values.reduce(0, +)), counted \(expected.values.reduce(0, +)) on each of 3 nodes (exact); "

@@ -141,6 +141,7 @@ struct KafkaFleetTests {
         #expect(sequences[0] == Array(1...UInt64(sequences[0].count)))
         #expect(sequences.allSatisfy { $0 == sequences[0] })
         let total = accepted.values.reduce(0, +) + acceptedCricket.values.reduce(0, +)
+        try expectAuditAgrees(fleet.environment, accepted: accepted.merging(acceptedCricket, uniquingKeysWith: +))
         reliabilityRow(
             "processor", "kill -9 of one of two processors mid-stream (2 ingest servers, 2 channels, 3 nodes)",
             "accepted \(total), counted \(total) (exact); the survivor took all 8 partitions; seq 1…\(sequences[0].count) gap-free and identical on every node")

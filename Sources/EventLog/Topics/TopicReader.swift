@@ -30,6 +30,8 @@ public struct TopicPoll<Value> {
     public var generation: Int64
     /// See ``PollResult/epoch``.
     public var epoch: String? = nil
+    /// See ``PollResult/caughtUp``.
+    public var caughtUp: Bool? = nil
 
     /// The well-formed values, in log order.
     public var values: [Value] { records.compactMap(\.value) }
@@ -63,7 +65,7 @@ public struct TopicReader<Value>: Sendable {
         }
         return TopicPoll(
             records: records, watermark: poll.watermark, assignment: poll.assignment, generation: poll.generation,
-            epoch: poll.epoch)
+            epoch: poll.epoch, caughtUp: poll.caughtUp)
     }
 
     public func commit(_ offsets: [Int: Int64]) async throws {
