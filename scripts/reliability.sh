@@ -9,7 +9,7 @@ rows=$(mktemp)
 trap 'rm -f "$rows"' EXIT
 swift build --build-tests
 EMOSTREAM_RELIABILITY_ROWS="$rows" bash scripts/with-postgres.sh bash scripts/with-kafka.sh \
-    swift test --skip-build --disable-xctest --filter 'KafkaFaultTests|KafkaFleetTests|ListenerLimitsTests|FleetTests'
+    swift test --skip-build --disable-xctest --filter 'KafkaFaultTests|KafkaFleetTests|ListenerLimitsTests|FleetTests|MemoryBoundsTests'
 {
     echo "# Reliability: faults and abuse, as measured"
     echo
