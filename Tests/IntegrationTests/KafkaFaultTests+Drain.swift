@@ -8,17 +8,10 @@ extension KafkaFaultTests {
     /// SIGTERM of an ingest server, a processor and the publisher (restarted), one after the other, under load that
     /// keeps requests in flight: each drains and exits 0, every accepted reaction reaches every node exactly once.
     @Test func everyRoleStoppedWithSIGTERMMidStreamDrainsAndLosesNothing() async throws {
-        let fleet = try await KafkaFleet.start()
-        defer { fleet.stop() }
-        for processor in fleet.processors {
-            _ = try await processor.waitForLine { $0.contains("partitions assigned: [") && !$0.contains("partitions assigned: []") }
-        }
-        let account = try await Account.make(fleet.api, tier: 1)
-        let viewers = try await account.watchOverSSE(devices: 3)
-        defer { viewers.forEach { $0.task.cancel() } }
-        let totals = viewers.map { _ in ViewerTotals() }
-        let readers = zip(viewers, totals).map { viewer, total in Task { await total.consume(viewer.inbox) } }
-        defer { readers.forEach { $0.cancel() } }
+        let watched = try await WatchedFleet.start()
+        defer { watched.stop() }
+        let fleet = watched.fleet
+        let totals = watched.totals
 
         // Six loops without pauses on both ingest servers: a request is in flight whenever a signal arrives. Once
         // the first server is gone its loops move to the second.

@@ -156,17 +156,10 @@ extension KafkaFaultTests {
     /// kill -9 of the publisher (then restarted) and of an ingest server, one after the other, mid-stream: every
     /// accepted reaction reaches the viewers of every node exactly once, with the same gap-free seq everywhere.
     @Test func aPublisherAndAnIngestServerKilledMidStreamLoseAndDuplicateNothing() async throws {
-        let fleet = try await KafkaFleet.start()
-        defer { fleet.stop() }
-        for processor in fleet.processors {
-            _ = try await processor.waitForLine { $0.contains("partitions assigned: [") && !$0.contains("partitions assigned: []") }
-        }
-        let account = try await Account.make(fleet.api, tier: 1)
-        let viewers = try await account.watchOverSSE(devices: 3)
-        defer { viewers.forEach { $0.task.cancel() } }
-        let totals = viewers.map { _ in ViewerTotals() }
-        let readers = zip(viewers, totals).map { viewer, total in Task { await total.consume(viewer.inbox) } }
-        defer { readers.forEach { $0.cancel() } }
+        let watched = try await WatchedFleet.start()
+        defer { watched.stop() }
+        let fleet = watched.fleet
+        let totals = watched.totals
 
         var accepted: [String: Int] = [:]
         var restarted: RoleProcess?

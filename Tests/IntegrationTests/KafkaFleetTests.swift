@@ -187,6 +187,44 @@ final class ViewerTotals: Sendable {
     }
 }
 
+/// A Kafka fleet whose processors hold partitions, watched by three SSE devices of one tier-1 account, each on its
+/// own node, with the raw counts each has received.
+final class WatchedFleet: Sendable {
+    let fleet: KafkaFleet
+    let viewers: [Account.SSEViewer]
+    let totals: [ViewerTotals]
+    let readers: [Task<Void, Never>]
+
+    private init(fleet: KafkaFleet, viewers: [Account.SSEViewer], totals: [ViewerTotals], readers: [Task<Void, Never>]) {
+        self.fleet = fleet
+        self.viewers = viewers
+        self.totals = totals
+        self.readers = readers
+    }
+
+    static func start() async throws -> WatchedFleet {
+        let fleet = try await KafkaFleet.start()
+        do {
+            for processor in fleet.processors {
+                _ = try await processor.waitForLine { $0.contains("partitions assigned: [") && !$0.contains("partitions assigned: []") }
+            }
+            let viewers = try await Account.make(fleet.api, tier: 1).watchOverSSE(devices: 3)
+            let totals = viewers.map { _ in ViewerTotals() }
+            let readers = zip(viewers, totals).map { viewer, total in Task { await total.consume(viewer.inbox) } }
+            return WatchedFleet(fleet: fleet, viewers: viewers, totals: totals, readers: readers)
+        } catch {
+            fleet.stop()
+            throw error
+        }
+    }
+
+    func stop() {
+        readers.forEach { $0.cancel() }
+        viewers.forEach { $0.task.cancel() }
+        fleet.stop()
+    }
+}
+
 /// A fleet of `emostream` processes on the test broker and a fresh PostgreSQL database, with its own topic names.
 struct KafkaFleet {
     static var brokers: String? { ProcessInfo.processInfo.environment["EMOSTREAM_TEST_KAFKA_BROKERS"] }

@@ -31,7 +31,10 @@ import Testing
         for _ in 0..<20 { _ = try await request(.GET, api + "/healthz", contentType: nil) }  // warm
         let before = try Self.rss(up.process)
         var idle: [RawConnection] = []
-        for _ in 0..<5_000 { idle.append(try await RawConnection.open(api)) }
+        while idle.count < 5_000 {
+            // Under a busy machine the accept queue may overflow and a connect fail; open another then.
+            if let connection = try? await RawConnection.open(api) { idle.append(connection) }
+        }
         let opened = ContinuousClock.now
         // While they sit there, others are served.
         let served = try await request(.GET, api + "/healthz", contentType: nil)
@@ -57,15 +60,10 @@ import Testing
     @Test func aViewerThatStopsReadingFor200BurstsCostsABoundedBuffer() async throws {
         let (up, api) = try await Self.startUp(["--window", "50ms", "--viewer-buffer", "8"])
         defer { up.kill() }
-        let account = try await Account.make(api)
-        let stalled = try await StalledWebSocket.connect(try await account.place().wsURL)
+        let (stalled, fast, fastTask) = try await StalledWebSocket.beside(try await Account.make(api))
         defer { stalled.close() }
-        let (fast, fastTask) = connectWebSocket(try await account.place().wsURL)
         defer { fastTask.cancel() }
-        _ = try await fast.next()
-        // Big bursts (600 emoji types, ~40 KB a frame) fill the stalled socket's buffers at once.
-        let manyEmojis = (0x1F300...0x1FAFF).compactMap(Unicode.Scalar.init)
-            .filter { $0.properties.isEmojiPresentation }.prefix(600).map { (String($0), 1) }
+        let manyEmojis = StalledWebSocket.bigBurst
         let before = try Self.rss(up.process)
         var peak = before
         var frameBytes = 0

@@ -67,16 +67,10 @@ import Testing
     /// as it happens, and the hub must drop the stalled viewer's backlog and finally disconnect it.
     @Test func aViewerThatNeverReadsDoesNotDelayAnother() async throws {
         try await withSystem(nodes: 1, window: 50) { endpoints in
-            let account = try await Account.make(endpoints.api)
-            let stalled = try await StalledWebSocket.connect(try await account.place().wsURL)
+            let (stalled, fast, fastTask) = try await StalledWebSocket.beside(try await Account.make(endpoints.api))
             defer { stalled.close() }
-            let (fast, fastTask) = connectWebSocket(try await account.place().wsURL)
             defer { fastTask.cancel() }
-            _ = try await fast.next()
-
-            // Big bursts (hundreds of emoji types) fill the stalled socket's buffers quickly.
-            let manyEmojis = (0x1F300...0x1FAFF).compactMap(Unicode.Scalar.init)
-                .filter { $0.properties.isEmojiPresentation }.prefix(600).map { (String($0), 1) }
+            let manyEmojis = StalledWebSocket.bigBurst
             for round in 1...30 {
                 let posted = try await postReactions(endpoints.api, manyEmojis, user: "r\(round)")
                 #expect(posted.status == 202)
@@ -114,4 +108,22 @@ struct StalledWebSocket {
     func close() {
         channel.close(promise: nil)
     }
+
+    /// One of `account`'s devices that never reads, and one that reads (its hello already read).
+    static func beside(_ account: Account) async throws -> (StalledWebSocket, Inbox, Task<Void, any Error>) {
+        let stalled = try await StalledWebSocket.connect(try await account.place().wsURL)
+        let (reading, task) = connectWebSocket(try await account.place().wsURL)
+        do {
+            _ = try await reading.next()
+        } catch {
+            stalled.close()
+            task.cancel()
+            throw error
+        }
+        return (stalled, reading, task)
+    }
+
+    /// A batch of 600 emoji types, one each: its burst (~25 KB a frame) fills a stalled socket's buffers at once.
+    static let bigBurst: [(String, Int)] = (0x1F300...0x1FAFF).compactMap(Unicode.Scalar.init)
+        .filter { $0.properties.isEmojiPresentation }.prefix(600).map { (String($0), 1) }
 }
