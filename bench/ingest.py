@@ -4,14 +4,22 @@
 For each binary given, starts `BINARY up` on free ports (embedded log, no per-user rate limit, a fresh data dir),
 places one SSE viewer on `main`, drives `POST /api/emojis` with --batch events per request from wrk (--connections
 connections for --duration), then waits until the bursts the viewer saw add up to every accepted reaction and prints
-accepted/s, the counted total and lost/duplicated. Runs every binary --runs times, interleaved, and prints the
-medians and the ratio of each binary to the first (the baseline), so that both are measured in one invocation.
+accepted/s, the counted total and lost/duplicated, and how long after its window's end each burst reached the viewer
+(p50/p99). Runs every binary --runs times, interleaved, and prints the medians and the ratio of each binary to the
+first (the baseline), so that both are measured in one invocation.
 
   bench/ingest.py --runs 3 BASELINE_BINARY NEW_BINARY
 
+A binary may carry flags for `up` after `::`, e.g. to compare two configurations of one build on a broker (with
+`--kafka` each run gets a topic prefix of its own):
+
+  bench/ingest.py --batch 1 --connections 64 \
+      '.build/release/emostream::--kafka 127.0.0.1:9092 --kafka-linger 500ms --kafka-lateness 1s' \
+      '.build/release/emostream::--kafka 127.0.0.1:9092'
+
 Needs wrk (Debian's package). Standard library only otherwise.
 """
-import argparse, json, os, random, re, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
+import argparse, datetime, json, os, shlex, random, re, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
 from emostream_http import post
 import urllib.request
 
@@ -37,6 +45,7 @@ class Viewer(threading.Thread):
     def __init__(self, url):
         super().__init__(daemon=True)
         self.url, self.total, self.seqs, self.ready = url, 0, [], threading.Event()
+        self.latencies = []
 
     def run(self):
         with urllib.request.urlopen(self.url, timeout=120) as stream:
@@ -50,15 +59,21 @@ class Viewer(threading.Thread):
                 if message.get("type") == "burst":
                     self.total += message["total"]
                     self.seqs.append(message["seq"])
+                    end = datetime.datetime.fromisoformat(message["window_end"].replace("Z", "+00:00")).timestamp()
+                    self.latencies.append((time.time() - end) * 1000)
 
 
-def run_once(binary, args, workdir):
+def run_once(spec, args, workdir):
+    binary, _, extra = spec.partition("::")
+    extra = shlex.split(extra)
+    if "--kafka" in extra:
+        extra += ["--kafka-prefix", f"bench{random.randrange(10**9)}-"]
     port = free_port()
     data = tempfile.mkdtemp(dir=workdir)
     log = open(os.path.join(data, "server.log"), "w")
     server = subprocess.Popen(
         [binary, "up", "--port", str(port), "--node-base-port", "0", "--nodes", "1", "--user-rate", "0",
-         "--data-dir", data, "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT)
+         "--data-dir", data, "--log-level", "warning"] + extra, stdout=log, stderr=subprocess.STDOUT)
     api = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -102,7 +117,10 @@ def run_once(binary, args, workdir):
         time.sleep(2.5)  # one more window: anything counted twice would show up
         accepted = metric(api, "emostream_reactions_accepted_total")
         seqs = viewer.seqs
+        latencies = sorted(viewer.latencies)
         return {
+            "p50": latencies[len(latencies) // 2] if latencies else float("nan"),
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan"),
             "accepted": accepted, "counted": viewer.total, "seconds": elapsed,
             "rate": accepted / args.duration,
             "non2xx": non2xx, "gapless": seqs == list(range(seqs[0], seqs[0] + len(seqs))) if seqs else False,
@@ -134,14 +152,18 @@ def main():
             results[binary].append(r)
             print(f"run {run + 1} {binary}: {r['rate']:,.0f} reactions/s accepted, accepted={r['accepted']:,} "
                   f"counted={r['counted']:,} lost={max(0, r['accepted'] - r['counted']):,} "
-                  f"duplicated={max(0, r['counted'] - r['accepted']):,} non-2xx={r['non2xx']} seq gap-free={r['gapless']}",
+                  f"duplicated={max(0, r['counted'] - r['accepted']):,} non-2xx={r['non2xx']} seq gap-free={r['gapless']} "
+                  f"window end -> viewer p50 {r['p50']:.0f} ms p99 {r['p99']:.0f} ms",
                   flush=True)
     base = statistics.median(r["rate"] for r in results[args.binaries[0]])
     print(f"\n{args.batch}-event POSTs, {args.connections} connections, {args.duration}s, median of {args.runs}:")
     for binary in args.binaries:
         median = statistics.median(r["rate"] for r in results[binary])
         exact = all(r["accepted"] == r["counted"] for r in results[binary])
-        print(f"  {binary}: {median:,.0f} reactions/s ({median / base:.2f}x baseline), accepted == counted in every run: {exact}")
+        p50 = statistics.median(r["p50"] for r in results[binary])
+        p99 = statistics.median(r["p99"] for r in results[binary])
+        print(f"  {binary}: {median:,.0f} reactions/s ({median / base:.2f}x baseline), window end -> viewer p50 {p50:.0f} ms, "
+              f"p99 {p99:.0f} ms; accepted == counted in every run: {exact}")
     shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -15,8 +15,9 @@ public struct KafkaSettings: Sendable {
     public var reactionPartitions: Int = PipelineTopics.defaultReactionPartitions
     /// How long ingest batches reactions per partition before producing them.
     public var reactionLinger: Duration = KafkaSettings.defaultReactionLinger
-    /// How far processors keep their watermark behind the partitions' progress (must exceed the linger).
-    public var lateness: Duration = KafkaSettings.defaultLateness
+    /// How far processors keep their watermark behind the partitions' progress (must exceed the linger); nil: the
+    /// linger plus ``KafkaEventLog/Configuration/latenessMargin``.
+    public var lateness: Duration?
     /// Put before every topic and consumer-group name (several systems, or tests, on one cluster).
     public var namePrefix: String = ""
 
@@ -29,6 +30,11 @@ public struct KafkaSettings: Sendable {
         self.init(brokers: try KafkaBrokerAddress.parseList(brokerList))
     }
 
+    /// ``lateness``, or the one that goes with the linger.
+    public var effectiveLateness: Duration {
+        lateness ?? KafkaEventLog.Configuration.lateness(forLinger: reactionLinger)
+    }
+
     /// The pipeline's topics and the partition counts they are created with.
     public var topics: [TopicSpec] {
         PipelineTopics.specs(reactionPartitions: reactionPartitions)
@@ -37,7 +43,7 @@ public struct KafkaSettings: Sendable {
     public func makeLog(clientID: String, logger: Logger) -> KafkaEventLog {
         var configuration = KafkaEventLog.Configuration(brokers: brokers, clientID: clientID, namePrefix: namePrefix)
         configuration.reactionLinger = reactionLinger
-        configuration.lateness = lateness
+        configuration.lateness = effectiveLateness
         return KafkaEventLog(configuration: configuration, logger: logger)
     }
 

@@ -9,8 +9,8 @@ struct KafkaOptions: ParsableArguments {
     @Option(help: Setting.kafkaLinger.help("How long ingest batches reactions per partition before producing them"))
     var kafkaLinger: DurationArgument = Setting.kafkaLinger.value(DurationArgument(KafkaSettings.defaultReactionLinger))
 
-    @Option(help: Setting.kafkaLateness.help("How far processors keep their watermark behind the partitions' progress; more than --kafka-linger"))
-    var kafkaLateness: DurationArgument = Setting.kafkaLateness.value(DurationArgument(KafkaSettings.defaultLateness))
+    @Option(help: Setting.kafkaLateness.help("How far processors keep their watermark behind the partitions' progress; more than --kafka-linger; unset, --kafka-linger + 250ms"))
+    var kafkaLateness: DurationArgument? = Setting.kafkaLateness.string.flatMap(DurationArgument.init(argument:))
 
     @Option(help: Setting.kafkaPrefix.help("Prefix of every Kafka topic and consumer group name, for several systems on one cluster"))
     var kafkaPrefix: String? = Setting.kafkaPrefix.string
@@ -26,7 +26,7 @@ struct KafkaOptions: ParsableArguments {
                 throw ValidationError("--kafka: \(error)")
             }
         }
-        guard kafkaLateness.milliseconds > kafkaLinger.milliseconds else {
+        if let kafkaLateness, kafkaLateness.milliseconds <= kafkaLinger.milliseconds {
             throw ValidationError("--kafka-lateness must exceed --kafka-linger")
         }
     }
@@ -37,7 +37,7 @@ struct KafkaOptions: ParsableArguments {
         var settings = try KafkaSettings(brokerList: brokers)
         settings.reactionPartitions = partitions
         settings.reactionLinger = kafkaLinger.duration
-        settings.lateness = kafkaLateness.duration
+        settings.lateness = kafkaLateness?.duration
         settings.namePrefix = kafkaPrefix ?? ""
         return settings
     }

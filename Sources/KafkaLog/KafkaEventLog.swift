@@ -28,8 +28,15 @@ public final class KafkaEventLog: EventLog, Service {
         /// Put before every topic and consumer group name, so that several systems (or tests) share one cluster.
         public var namePrefix: String
 
-        public static let defaultReactionLinger: Duration = .milliseconds(500)
-        public static let defaultLateness: Duration = .milliseconds(1000)
+        /// Kafka 4's producer default: a batch closes after 5 ms, or earlier once it is full (`batchSizeBytes`), so a
+        /// lone request waits 5 ms for its acknowledgement and a loaded partition sends full batches.
+        public static let defaultReactionLinger: Duration = .milliseconds(5)
+        /// What the processors' watermark keeps behind the partitions' progress beyond the linger: time from a
+        /// record's timestamp to its being readable, and clock differences between the hosts.
+        public static let latenessMargin: Duration = .milliseconds(250)
+        /// The lateness that goes with `linger`: records may be stamped up to a linger before they are sent.
+        public static func lateness(forLinger linger: Duration) -> Duration { linger + latenessMargin }
+        public static let defaultLateness: Duration = lateness(forLinger: defaultReactionLinger)
 
         public init(brokers: [KafkaBrokerAddress], clientID: String = "emostream", namePrefix: String = "") {
             self.brokers = brokers
