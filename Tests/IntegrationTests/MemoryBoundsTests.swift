@@ -23,12 +23,21 @@ import Testing
         return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])! * 1024
     }
 
+    /// GET /healthz's status. The server closes idle keep-alive connections after its header timeout, which can race
+    /// with the shared client reusing one: a request that fails on a closed connection is sent again.
+    static func health(_ api: String) async throws -> Int {
+        for _ in 0..<2 {
+            if let result = try? await request(.GET, api + "/healthz", contentType: nil) { return result.status }
+        }
+        return try await request(.GET, api + "/healthz", contentType: nil).status
+    }
+
     static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1_048_576) }
 
     @Test func idleConnectionsAreReapedAndTheServerStaysResponsive() async throws {
         let (up, api) = try await Self.startUp(["--header-timeout", "3s"])
         defer { up.kill() }
-        for _ in 0..<20 { _ = try await request(.GET, api + "/healthz", contentType: nil) }  // warm
+        for _ in 0..<20 { _ = try await Self.health(api) }  // warm
         let before = try Self.rss(up.process)
         var idle: [RawConnection] = []
         while idle.count < 5_000 {
@@ -37,8 +46,7 @@ import Testing
         }
         let opened = ContinuousClock.now
         // While they sit there, others are served.
-        let served = try await request(.GET, api + "/healthz", contentType: nil)
-        #expect(served.status == 200)
+        #expect(try await Self.health(api) == 200)
         let during = try Self.rss(up.process)
         // Each is closed by the server after the header timeout, with a JSON 408.
         var cut = 0
@@ -48,7 +56,7 @@ import Testing
         let reapedAfter = ContinuousClock.now - opened
         #expect(cut == idle.count)
         let after = try Self.rss(up.process)
-        #expect(try await request(.GET, api + "/healthz", contentType: nil).status == 200)
+        #expect(try await Self.health(api) == 200)
         #expect(during - before < 256 << 20, "RSS \(Self.megabytes(before)) → \(Self.megabytes(during))")
         reliabilityRow(
             "abuse", "5,000 idle TCP connections to the API of `emostream up` (--header-timeout 3 s)",
