@@ -155,6 +155,8 @@ final class ViewerTotals: Sendable {
         var seqs: [UInt64] = []
         /// How long after its window's end each burst arrived, in the order of `seqs`.
         var lateness: [Int64] = []
+        /// When each burst arrived, in the order of `seqs`.
+        var arrivals: [ContinuousClock.Instant] = []
     }
 
     let state = Mutex(State())
@@ -165,6 +167,7 @@ final class ViewerTotals: Sendable {
             guard let message = try? ViewerMessage(text), message.type == "burst" else { continue }
             state.withLock { state in
                 state.seqs.append(message.seq)
+                state.arrivals.append(.now)
                 if let end = message.windowEnd.flatMap(ISO8601Millis.parse) { state.lateness.append(EpochMillis.now() - end) }
                 state.counts.merge(counts(message), uniquingKeysWith: +)
             }
@@ -175,6 +178,9 @@ final class ViewerTotals: Sendable {
 
     /// Milliseconds from window end to arrival of the bursts received so far.
     func lateness() -> [Int64] { state.withLock { $0.lateness } }
+
+    /// When the bursts received so far arrived.
+    func arrivals() -> [ContinuousClock.Instant] { state.withLock { $0.arrivals } }
 
     func waitUntil(seconds: Int, _ condition: @escaping @Sendable ([String: Int]) -> Bool) async throws -> [String: Int] {
         try await withTimeout(seconds: seconds) {
