@@ -9,7 +9,6 @@ import PipelineTopics
 public struct KafkaSettings: Sendable {
     public var brokers: [KafkaBrokerAddress]
     public static let defaultReactionLinger = KafkaEventLog.Configuration.defaultReactionLinger
-    public static let defaultLateness = KafkaEventLog.Configuration.defaultLateness
 
     /// Partitions of `emoji` when this process creates it (processors share them).
     public var reactionPartitions: Int = PipelineTopics.defaultReactionPartitions
