@@ -40,7 +40,7 @@ enum TestStores {
     ) async throws -> T {
         switch backend {
         case .sqlite: try await self.withSQLite(instances: instances, body)
-        case .postgres: try await self.withPostgres(instances: instances, body)
+        case .postgres: try await self.withPostgres(instances: instances) { try await body($0) }
         }
     }
 
@@ -61,7 +61,11 @@ enum TestStores {
         }
     }
 
-    private static func withPostgres<T: Sendable>(instances: Int, _ body: ([any EmoStore]) async throws -> T) async throws -> T {
+    /// Runs `body` with `instances` PostgreSQL stores over one fresh database, then deletes the database. Store `i`
+    /// fails an operation once the server has answered it nothing for `silenceLimits[i]` (5 s for those not given).
+    static func withPostgres<T: Sendable>(
+        instances: Int = 1, silenceLimits: [Duration] = [], _ body: ([PostgresEmoStore]) async throws -> T
+    ) async throws -> T {
         guard let url = ProcessInfo.processInfo.environment["EMOSTREAM_TEST_DATABASE_URL"], !url.isEmpty else {
             throw MissingTestDatabase() // fails (never skips) every PostgreSQL case, with this message
         }
@@ -78,7 +82,12 @@ enum TestStores {
                 var configuration = adminConfiguration
                 configuration.database = database
                 configuration.options.maximumConnections = 8
-                let stores = (0..<instances).map { _ in PostgresEmoStore(configuration: configuration, logger: self.logger) }
+                let stores = (0..<instances).map { index in
+                    PostgresEmoStore(
+                        configuration: configuration, silenceLimit: silenceLimits.indices.contains(index) ? silenceLimits[index] : .seconds(5),
+                        logger: self.logger
+                    )
+                }
                 let result = try await withThrowingTaskGroup(of: Void.self) { running in
                     for store in stores {
                         running.addTask { await store.run() }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// The fleet store: PostgreSQL, shared by every gateway and node process.
 ///
@@ -19,18 +20,26 @@ import ServiceLifecycle
 /// a `ServiceGroup`, or call ``run()`` in a task that lives as long as the store is used.
 public final class PostgresEmoStore: EmoStore, Service {
     public let client: PostgresClient
-    /// How long one operation may wait for PostgreSQL (a pooled connection and its answers) before it fails with
-    /// ``EmoStoreError/unavailable(_:)``: while the server is down the pool keeps trying to connect, and a request
-    /// must not wait for it indefinitely.
+    /// How long an operation may go on while PostgreSQL answers nothing at all (no operation of this store finished
+    /// meanwhile) before it fails with ``EmoStoreError/unavailable(_:)``: while the server is down the pool keeps
+    /// trying to connect, and a request must not wait for it indefinitely. An operation that merely queues behind
+    /// others (a storm of connects for one user serialises on that user's row) keeps waiting while they finish.
+    public let silenceLimit: Duration
+    /// The longest any one operation may take, however busy the server is, before it fails with
+    /// ``EmoStoreError/unavailable(_:)``.
     public let operationTimeout: Duration
+    /// When an operation of this store last got an answer from PostgreSQL (a result or a server error).
+    let lastAnswer: Mutex<ContinuousClock.Instant>
     let logger: Logger
 
     public init(
-        configuration: PostgresClient.Configuration, operationTimeout: Duration = .seconds(5),
-        logger: Logger = Logger(label: "emostream.store.postgres")
+        configuration: PostgresClient.Configuration, silenceLimit: Duration = .seconds(5),
+        operationTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "emostream.store.postgres")
     ) {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.silenceLimit = silenceLimit
         self.operationTimeout = operationTimeout
+        self.lastAnswer = Mutex(ContinuousClock.now)
         self.logger = logger
     }
 
@@ -51,7 +60,9 @@ public final class PostgresEmoStore: EmoStore, Service {
     // MARK: Transactions
 
     /// Runs `body` between `BEGIN` and `COMMIT` on one pooled connection; rolls back on error and retries
-    /// the whole transaction on deadlock or serialization failure.
+    /// the whole transaction on deadlock or serialization failure. A transaction whose caller has already been
+    /// answered (its deadline passed while a statement waited) rolls back instead of committing, so a request answered
+    /// `503` changed nothing unless its `COMMIT` itself was under way.
     func withTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
@@ -61,6 +72,7 @@ public final class PostgresEmoStore: EmoStore, Service {
                     try await connection.query("BEGIN", logger: self.logger)
                     do {
                         let result = try await body(connection)
+                        try Task.checkCancellation()
                         try await connection.query("COMMIT", logger: self.logger)
                         return result
                     } catch {
@@ -86,37 +98,65 @@ public final class PostgresEmoStore: EmoStore, Service {
 extension PostgresEmoStore {
     // MARK: Deadlines
 
-    /// `client.query` within ``operationTimeout``.
+    /// `client.query` within the store's deadlines (see ``withinDeadline(_:)``).
     @discardableResult
     func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
         try await self.withinDeadline { try await self.client.query(query, logger: logger) }
     }
 
-    /// `client.withConnection` within ``operationTimeout``.
+    /// `client.withConnection` within the store's deadlines (see ``withinDeadline(_:)``).
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await self.withinDeadline { try await self.client.withConnection(body) }
     }
 
-    /// Runs `operation`, failing with ``EmoStoreError/unavailable(_:)`` when it takes longer than ``operationTimeout``
-    /// (it is cancelled then, which also withdraws a wait for a connection) or when the server cannot be reached.
+    /// Runs `operation`, failing with ``EmoStoreError/unavailable(_:)`` when the server cannot be reached, when
+    /// ``silenceLimit`` passes with no answer to any operation of this store, or after ``operationTimeout`` in any case.
+    /// The caller gets that answer at once; the operation is cancelled, which withdraws a wait for a pooled connection,
+    /// and one already sent to the server runs on in its own task until the server answers or the connection fails.
     func withinDeadline<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        let timeout = self.operationTimeout
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await operation() }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw EmoStoreError.unavailable("PostgreSQL did not answer within \(timeout)")
-                }
-                return value
+        let (silence, timeout) = (self.silenceLimit, self.operationTimeout)
+        let first = FirstResult<T>()
+        let work = Task {
+            do {
+                let value = try await operation()
+                self.heardFromServer()
+                first.resolve(.success(value))
+            } catch let error as PSQLError where error.isUnavailable {
+                first.resolve(.failure(EmoStoreError.unavailable("PostgreSQL cannot be reached (\(error.code))")))
+            } catch let error as PSQLError {
+                self.heardFromServer()  // the server answered, with an error
+                first.resolve(.failure(error))
+            } catch {
+                first.resolve(.failure(error))
             }
-        } catch let error as PSQLError where error.isUnavailable {
-            throw EmoStoreError.unavailable("PostgreSQL cannot be reached (\(error.code))")
         }
+        let deadline = Task {
+            let clock = ContinuousClock()
+            let start = clock.now
+            let end = start.advanced(by: timeout)
+            var wake = min(start.advanced(by: silence), end)
+            while (try? await Task.sleep(until: wake, clock: clock)) != nil {
+                let now = clock.now
+                if now >= end {
+                    return first.resolve(.failure(EmoStoreError.unavailable("PostgreSQL did not answer within \(timeout)")))
+                }
+                let heard = self.lastAnswer.withLock { $0 }
+                if now - heard >= silence {
+                    return first.resolve(.failure(EmoStoreError.unavailable("PostgreSQL answered nothing for \(silence)")))
+                }
+                wake = min(heard.advanced(by: silence), end)
+            }
+        }
+        defer {
+            deadline.cancel()
+            work.cancel()
+        }
+        return try await first.wait()
+    }
+
+    private func heardFromServer() {
+        let now = ContinuousClock.now
+        self.lastAnswer.withLock { $0 = max($0, now) }
     }
 }
 
