@@ -22,6 +22,7 @@ enum Setting: String, CaseIterable, Sendable {
     case nodeCapacity = "EMOSTREAM_NODE_CAPACITY"
     case nodeName = "EMOSTREAM_NODE_NAME"
     case processorName = "EMOSTREAM_PROCESSOR_NAME"
+    case publisherInstanceID = "EMOSTREAM_PUBLISHER_INSTANCE_ID"
     case dataDir = "EMOSTREAM_DATA_DIR"
     case window = "EMOSTREAM_WINDOW"
     case scale = "EMOSTREAM_SCALE"

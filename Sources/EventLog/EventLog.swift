@@ -193,16 +193,22 @@ public struct ConsumerOptions: Sendable {
     public var maxRecordsPerPoll: Int
     /// A name for logs and group membership.
     public var clientID: String
+    /// Static group membership (Kafka's `group.instance.id`): a consumer restarted under the same id takes its
+    /// predecessor's place in the group at once instead of waiting for the dead member's session to expire, and does
+    /// not leave the group when it stops. Unique per process of the group; `nil` for a dynamic member. The embedded
+    /// log has no group sessions and ignores it.
+    public var instanceID: String?
 
     public init(
         topic: String, group: String? = nil, start: StartPosition = .earliest, maxRecordsPerPoll: Int = 10_000,
-        clientID: String = "emostream"
+        clientID: String = "emostream", instanceID: String? = nil
     ) {
         self.topic = topic
         self.group = group
         self.start = start
         self.maxRecordsPerPoll = maxRecordsPerPoll
         self.clientID = clientID
+        self.instanceID = instanceID
     }
 }
 
@@ -223,6 +229,9 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The log could not be reached or did not acknowledge in time (a Kafka cluster that is down or unreachable).
     /// Part of an append may have been stored.
     case unavailable(String)
+    /// Another process joined the consumer group under this consumer's ``ConsumerOptions/instanceID``: this one owns
+    /// nothing any more and must stop (two would process the same partitions).
+    case fenced(String)
     case closed
 
     public var description: String {
@@ -233,6 +242,7 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
             "append of \(count) records exceeds the capacity \(capacity) of a partition of '\(topic)'"
         case .invalidPartition(let topic, let partition): "topic '\(topic)' has no partition \(partition)"
         case .unavailable(let reason): "the event log is unavailable: \(reason)"
+        case .fenced(let reason): "fenced out of the consumer group: \(reason)"
         case .closed: "the event log is closed"
         }
     }

@@ -185,6 +185,7 @@ public final class KafkaEventLog: EventLog, Service {
             consumerConfiguration = KafkaConsumerConfiguration(
                 client: client, subscription: .group(id: kafkaName(group), topics: [topic]))
             consumerConfiguration.autoOffsetReset = options.start == .latest ? .latest : .earliest
+            consumerConfiguration.groupInstanceID = options.instanceID
         } else {
             let partitions = try await partitionCount(of: options.topic)
             let start: KafkaStartOffset =

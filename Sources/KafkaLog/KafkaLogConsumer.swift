@@ -37,6 +37,8 @@ final class KafkaLogConsumer: LogConsumer {
             batch = try await consumer.poll(maxMessages: maxRecordsPerPoll, maxWait: maxWait)
         } catch let error as KafkaError where error.code == .shutdown {
             throw CancellationError()
+        } catch let error as KafkaError where error.code == .fenced {
+            throw EventLogError.fenced(error.message)
         } catch let error as KafkaError {
             throw EventLogError.unavailable(error.description)
         }

@@ -13,6 +13,9 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         case shutdown
         case rebalanceInProgress
         case unsupportedCompression
+        /// A static group member was replaced by another process under its `group.instance.id`
+        /// (FENCED_INSTANCE_ID); the consumer has stopped.
+        case fenced
 
         public var description: String {
             switch self {
@@ -27,6 +30,7 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
             case .shutdown: return "shut down"
             case .rebalanceInProgress: return "rebalance in progress"
             case .unsupportedCompression: return "unsupported compression"
+            case .fenced: return "fenced by another member with the same group.instance.id"
             }
         }
     }
@@ -47,7 +51,7 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
             case .broker(let c): self.isRetriable = KafkaError.retriableBrokerCodes.contains(c)
             case .connectionFailed, .connectionClosed, .timeout, .rebalanceInProgress, .deliveryTimeout:
                 self.isRetriable = true
-            case .configuration, .protocolViolation, .unsupportedVersion, .shutdown, .unsupportedCompression:
+            case .configuration, .protocolViolation, .unsupportedVersion, .shutdown, .unsupportedCompression, .fenced:
                 self.isRetriable = false
             }
         }

@@ -12,16 +12,20 @@ public struct MainPublisher: Service {
     public struct Configuration: Sendable {
         public var scaleDown: ScaleDown
         public var group: String
+        /// The publisher's static membership of its group (see ``ConsumerOptions/instanceID``): a publisher restarted
+        /// under the same id resumes without waiting for its dead predecessor's session. `nil`: a dynamic member.
+        public var instanceID: String?
         public var maxPollWait: Duration
         /// Bursts read back from the end of `publisher-emojis` at start to resume `seq` numbering.
         public var recoveryTail: Int
 
         public init(
-            scaleDown: ScaleDown = ScaleDown(), group: String = "emostream-publisher",
+            scaleDown: ScaleDown = ScaleDown(), group: String = "emostream-publisher", instanceID: String? = nil,
             maxPollWait: Duration = .milliseconds(500), recoveryTail: Int = 10_000
         ) {
             self.scaleDown = scaleDown
             self.group = group
+            self.instanceID = instanceID
             self.maxPollWait = maxPollWait
             self.recoveryTail = recoveryTail
         }
@@ -71,7 +75,8 @@ public struct MainPublisher: Service {
             publishedUpTo: resumed.publishedUpTo, ledger: resumed.ledger, epoch: resumed.epoch)
         try await log.consume(
             PipelineTopics.windowReports,
-            ConsumerOptions(topic: PipelineTopics.windowReports.name, group: configuration.group, start: .earliest, clientID: "publisher"),
+            ConsumerOptions(topic: PipelineTopics.windowReports.name, group: configuration.group, start: .earliest, clientID: "publisher",
+                instanceID: configuration.instanceID),
             logger: logger, metrics: metrics, state: (assembler: assembler, progress: ReportProgress()),
             maxWait: { [maxPollWait = configuration.maxPollWait] in maxPollWait }
         ) { state, poll, reader in

@@ -208,8 +208,8 @@ final class WatchedFleet: Sendable {
         self.readers = readers
     }
 
-    static func start() async throws -> WatchedFleet {
-        let fleet = try await KafkaFleet.start()
+    static func start(extra: [String: String] = [:]) async throws -> WatchedFleet {
+        let fleet = try await KafkaFleet.start(extra: extra)
         do {
             for processor in fleet.processors {
                 _ = try await processor.waitForLine { $0.contains("partitions assigned: [") && !$0.contains("partitions assigned: []") }

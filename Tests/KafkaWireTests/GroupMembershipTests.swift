@@ -201,11 +201,35 @@ struct GroupMembershipTests {
         #expect(m.coordinatorFound(other, now: at(.seconds(1))) == join("m1", at: other))
     }
 
-    @Test func fencedAndOtherHeartbeatErrorsLeaveTheMemberStable() {
+    @Test func otherHeartbeatErrorsLeaveTheMemberStable() {
         var m = stable()
-        #expect(m.heartbeatCompleted(heartbeat(m), result: .error(82), now: at(.seconds(1))) == .unhandledError(82))
+        #expect(m.heartbeatCompleted(heartbeat(m), result: .error(87), now: at(.seconds(1))) == .unhandledError(87))
         #expect(m.heartbeatCompleted(heartbeat(m), result: .failed(connectionLost: false), now: at(.seconds(1))) == .none)
         #expect(m.isStable && m.assignment == [tp(0), tp(1)])
+    }
+
+    @Test func aFencedStaticMemberRevokesAndStopsWithoutLeaving() {
+        var m = stable()
+        let epoch = m.assignmentEpoch
+        #expect(m.heartbeatCompleted(heartbeat(m), result: .error(82), now: at(.seconds(1))) == .fenced)
+        #expect(m.isFenced && m.isShutdown && !m.isStable && m.assignment.isEmpty && m.assignmentEpoch == epoch + 1)
+        #expect(m.tick(now: at(.seconds(1))) == .stop)  // no LeaveGroup: the instance id belongs to the other process
+        #expect(m.heartbeatTick(now: at(.seconds(2))) == .stop)
+    }
+
+    @Test func aStaticMemberFencedWhileJoiningStops() {
+        var m = membership()
+        #expect(m.start(now: t0) == .findCoordinator)
+        #expect(m.coordinatorFound(coordinator, now: t0) == join(""))
+        #expect(m.failed(.broker(82), now: t0) == .stop)
+        #expect(m.isFenced && m.assignment.isEmpty)
+    }
+
+    @Test func aCommitAnsweredFencedStopsTheMember() throws {
+        var m = stable()
+        let context = try #require(m.commitContext)
+        #expect(m.commitFailed(82, context: context) == .fenced)
+        #expect(m.isFenced && m.assignment.isEmpty && m.commitContext == nil)
     }
 
     @Test func aHeartbeatAnswerForAnOlderGenerationIsIgnored() {

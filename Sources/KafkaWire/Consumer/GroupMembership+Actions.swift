@@ -121,6 +121,9 @@ extension GroupMembership {
         case rebalance(reason: String)
         /// An error that a rebalance does not fix.
         case unhandledError(Int16)
+        /// Another process joined under this member's `group.instance.id`: the assignment is revoked and the
+        /// consumer stops; its polls fail with ``KafkaError/Code/fenced``.
+        case fenced
     }
 
     /// What a commit needs, while stable.

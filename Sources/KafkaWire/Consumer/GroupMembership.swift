@@ -24,6 +24,9 @@ struct GroupMembership: Sendable {
     /// A rebalance asked for while syncing or fetching offsets: join again once the current round completes.
     private(set) var rejoinRequested = false
     private(set) var isShutdown = false
+    /// The broker fenced this static member (FENCED_INSTANCE_ID): another process joined under its
+    /// `group.instance.id`. It owns nothing any more and stops, without LeaveGroup (the id is the other's now).
+    private(set) var isFenced = false
     /// Cleared only by tests that simulate a crashed member.
     private(set) var leaveOnShutdown = true
     /// Bumped on every install and revoke.
@@ -136,6 +139,9 @@ struct GroupMembership: Sendable {
         if case .syncing = phase { wasSyncing = true } else { wasSyncing = false }
         var immediate = false
         switch code {
+        case .broker(82):
+            fence()
+            return nextStep(now: now)
         case .broker(27) where wasSyncing:
             // A follower whose SyncGroup keeps timing out waits for a leader that never assigns; join again to
             // shake the group loose.
@@ -253,6 +259,9 @@ struct GroupMembership: Sendable {
 
     private mutating func brokerError(_ code: Int16, in context: String) -> Change {
         switch code {
+        case 82:
+            fence()
+            return .fenced
         case 27, 22:
             return rebalance(reason: "\(context): \(KafkaError.brokerErrorName(code))")
         case 25:
@@ -275,6 +284,13 @@ struct GroupMembership: Sendable {
         default: return .none
         }
         return .rebalance(reason: reason)
+    }
+
+    private mutating func fence() {
+        isFenced = true
+        isShutdown = true
+        leaveOnShutdown = false
+        revoke(to: .stopped)
     }
 
     private mutating func revoke(to next: Phase) {

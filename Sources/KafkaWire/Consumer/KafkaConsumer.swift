@@ -93,12 +93,17 @@ public final class KafkaConsumer: Service, Sendable {
         let resumeLevel = fetchResumeLevel
         while true {
             let seen = arrivals.version
-            let (batch, shutdown, fetcherWaits) = state.withLock { state in
+            let (batch, shutdown, fenced, fetcherWaits) = state.withLock { state in
                 let batch = state.poll(max: max(1, maxMessages))
                 // The fetcher pauses above the resume level; wake it when this poll brought the buffer down to it.
                 let fetcherWaits =
                     state.buffer.count + batch.messages.count > resumeLevel && state.buffer.count <= resumeLevel
-                return (batch, state.isShutdown, fetcherWaits)
+                return (batch, state.isShutdown, state.membership.isFenced, fetcherWaits)
+            }
+            if fenced {
+                throw KafkaError(
+                    .fenced, "another consumer joined the group under group.instance.id \(configuration.groupInstanceID ?? "")",
+                    isFatal: true)
             }
             if !batch.messages.isEmpty {
                 if fetcherWaits { fetchWake.notifyAll() }
@@ -149,6 +154,12 @@ public final class KafkaConsumer: Service, Sendable {
 
     /// Logs a membership change from a heartbeat or commit and wakes the loops it concerns.
     func report(_ outcome: (GroupMembership.Change, assignmentChanged: Bool)) {
+        if case .fenced = outcome.0 {
+            logger.error(
+                "fenced: another consumer joined the group under this group.instance.id; stopping",
+                metadata: ["instance": "\(configuration.groupInstanceID ?? "")"])
+            notifyAll()
+        }
         if case .rebalance(let reason) = outcome.0 {
             logger.info("consumer group rebalance needed", metadata: ["reason": "\(reason)"])
             control.notifyAll()
