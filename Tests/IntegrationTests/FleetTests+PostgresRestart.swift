@@ -66,3 +66,45 @@ extension FleetTests {
                 + "again, and the node was still listed past its 10 s TTL (heartbeats resumed); no process exited")
     }
 }
+
+extension FleetTests {
+    /// PostgreSQL frozen (SIGSTOP of the server and its backends: its connections stay open and nothing answers, as on
+    /// a hung host): requests that need the store get a JSON 503 once it has answered nothing for 5 s, never a hang;
+    /// once it is thawed, the gateway places viewers again by itself.
+    @Test(.enabled(if: OwnPostgres.binaries != nil, "needs EMOSTREAM_TEST_PG_BIN (scripts/with-postgres.sh)"))
+    func aFrozenPostgreSQLServerIsAnswered503AndUsedAgainOnceItThaws() async throws {
+        let postgres = try await OwnPostgres.create()
+        defer { postgres.destroy() }
+        let fleet = try await NodeFleet.start(nodeTTL: "60s", nodes: ["node-a"], databaseURL: postgres.url)
+        defer { fleet.stop() }
+        let account = try await Account.make(fleet.api, tier: 1)
+        #expect(try await account.connect().status == 200)
+
+        try postgres.signalAll(SIGSTOP)
+        let frozen = ContinuousClock.now
+        let refused = try await account.connect()
+        let refusedAfter = ContinuousClock.now - frozen
+        #expect(refused.status == 503, "\(refused.text)")
+        #expect(refused.json["error"] as? String == "store_unavailable", "\(refused.text)")
+        #expect(refusedAfter < .seconds(10))
+        #expect(fleet.gateway.process.isRunning && fleet.node("node-a").process.isRunning)
+
+        try postgres.signalAll(SIGCONT)
+        let thawed = ContinuousClock.now
+        let placed = try await withTimeout(seconds: 30) {
+            while true {
+                let result = try await account.connect()
+                if result.status == 200 { return result }
+                #expect(result.status == 503, "\(result.text)")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        let recoveredAfter = ContinuousClock.now - thawed
+        #expect(placed.json["node"] as? String == "node-a")
+        reliabilityRow(
+            "store", "PostgreSQL frozen (SIGSTOP of the server and its backends) under a gateway and a node, then thawed",
+            "while frozen: POST /api/connect answered 503 store_unavailable in \(seconds(refusedAfter)) (before: "
+                + "held past the client's 30 s deadline); "
+                + "\(seconds(recoveredAfter)) after the thaw placements succeeded again; no process exited")
+    }
+}

@@ -61,9 +61,40 @@ final class OwnPostgres: Sendable {
         server.withLock { $0 }?.waitUntilExit()
     }
 
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server and every backend it forked, as a hung host or a paused VM
+    /// would: connections stay open and nothing answers.
+    func signalAll(_ signal: Int32) throws {
+        guard let root = server.withLock({ $0 })?.processIdentifier else { throw Failed(description: "the server is not running") }
+        for pid in Self.descendants(of: root) + [root] {
+            kill(pid, signal)
+        }
+    }
+
+    /// The processes below `root`, from `/proc/<pid>/stat` (its fourth field is the parent's pid).
+    static func descendants(of root: pid_t) -> [pid_t] {
+        var parents: [pid_t: pid_t] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let parent = pid_t(fields[1]) { parents[pid] = parent }
+        }
+        var found: [pid_t] = []
+        var frontier = [root]
+        while let next = frontier.popLast() {
+            let children = parents.filter { $0.value == next }.map(\.key)
+            found += children
+            frontier += children
+        }
+        return found
+    }
+
     /// Stops the server if it runs and removes its files.
     func destroy() {
         if let process = server.withLock({ $0 }), process.isRunning {
+            try? signalAll(SIGCONT)
             try? Self.run(Self.binaries! + "/pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
             process.waitUntilExit()
         }
