@@ -7,6 +7,7 @@ the PostgreSQL server named by EMOSTREAM_TEST_DATABASE_URL (run it under scripts
 prints connects/s for both and their ratio. Standard library only.
 
     bash scripts/with-postgres.sh python3 bench/connects.py --binary .build/release/emostream
+    bash scripts/with-postgres.sh python3 bench/connects.py --binary NEW --baseline OLD --runs 3 --stores postgres
 """
 import argparse, concurrent.futures, http.client, json, os, re, subprocess, tempfile, threading, time, urllib.parse
 
@@ -62,24 +63,43 @@ def run(url, users, threads, label):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=".build/release/emostream")
+    parser.add_argument("--baseline", help="another emostream binary (e.g. a build of the previous commit) to run "
+                        "beside --binary, alternating, in the same invocation; prints new/baseline ratios")
     parser.add_argument("--users", type=int, default=400)
     parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=1, help="runs of each (binary, store); medians are printed")
+    parser.add_argument("--stores", default="sqlite,postgres")
     args = parser.parse_args()
     database = os.environ.get("EMOSTREAM_TEST_DATABASE_URL")
-    if not database:
+    stores = args.stores.split(",")
+    if "postgres" in stores and not database:
         raise SystemExit("run under scripts/with-postgres.sh (EMOSTREAM_TEST_DATABASE_URL is not set)")
+    binaries = [("new", args.binary)] + ([("baseline", args.baseline)] if args.baseline else [])
     results = {}
-    for label, extra in [("sqlite", []), ("postgres", ["--database-url", database])]:
-        proc, url = start(args.binary, extra)
-        try:
-            admitted, total, elapsed = run(url, args.users, args.threads, label)
-        finally:
-            proc.terminate()
-            proc.wait()
-        results[label] = admitted / elapsed
-        print(f"{label:9s} admitted {admitted}/{total} connects in {elapsed:.2f}s = {admitted / elapsed:.0f} connects/s "
-              f"({args.threads} concurrent clients)")
-    print(f"ratio postgres/sqlite = {results['postgres'] / results['sqlite']:.2f}")
+    for run_index in range(args.runs):
+        for label in stores:
+            extra = ["--database-url", database] if label == "postgres" else []
+            for name, binary in binaries:
+                proc, url = start(binary, extra)
+                try:
+                    admitted, total, elapsed = run(url, args.users, args.threads, f"{label}{run_index}")
+                finally:
+                    proc.terminate()
+                    proc.wait()
+                rate = admitted / elapsed
+                results.setdefault((name, label), []).append(rate)
+                print(f"run {run_index + 1} {name:8s} {label:9s} admitted {admitted}/{total} connects in "
+                      f"{elapsed:.2f}s = {rate:.0f} connects/s ({args.threads} concurrent clients)", flush=True)
+    median = lambda values: sorted(values)[len(values) // 2]
+    for label in stores:
+        line = f"median {label:9s} new {median(results[('new', label)]):.0f} connects/s"
+        if args.baseline:
+            base = median(results[("baseline", label)])
+            line += f", baseline {base:.0f} connects/s, ratio {median(results[('new', label)]) / base:.2f}"
+        print(line)
+    if "sqlite" in stores and "postgres" in stores:
+        print(f"ratio postgres/sqlite (new) = "
+              f"{median(results[('new', 'postgres')]) / median(results[('new', 'sqlite')]):.2f}")
 
 
 if __name__ == "__main__":

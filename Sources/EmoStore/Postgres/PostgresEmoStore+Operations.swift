@@ -128,79 +128,41 @@ extension PostgresEmoStore {
         let now = now.emoTruncated
         let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
         let expiresAt = now.addingTimeInterval(ticketTTL.emoTimeInterval).emoTruncated
+        let limits = (1...3).map { Tier(rawValue: $0)!.maxDevices }
+        let id = Placement.newSessionID()
+        // The steps of the type's documentation, in one statement (migration 3, `emo_reserve_session`) inside the
+        // store's transaction, which rolls back instead of committing when the caller was answered meanwhile.
         return try await self.withTransaction { connection in
-            // 1. Lock the user: reservations of one user are serialised from here to COMMIT.
-            var tier: Tier?
-            for try await raw in try await connection.query(
-                "SELECT tier FROM users WHERE name = \(user) FOR UPDATE", logger: self.logger
-            ).decode(Int.self) {
-                tier = try Self.tier(raw)
-            }
-            guard let tier else { return .unknownUser }
-
-            // 2. Count the user's live sessions on all nodes (a fresh snapshot, taken after the lock).
-            var held = 0
-            for try await count in try await connection.query(
+            let rows = try await connection.query(
                 """
-                SELECT count(*) FROM sessions s JOIN nodes n ON n.name = s.node_name
-                WHERE s.user_name = \(user) AND n.last_heartbeat >= \(cutoff)
-                  AND ((s.state = 'reserved' AND s.ticket_expires_at > \(now))
-                    OR (s.state = 'active' AND s.lease_renewed_at >= \(cutoff)))
+                SELECT r_outcome, r_limit, r_node, r_ws_url, r_sse_url, r_capacity, r_viewers, r_heartbeat
+                FROM emo_reserve_session(\(user), \(channel), \(now), \(cutoff), \(expiresAt), \(id), \(limits))
                 """,
-                logger: self.logger
-            ).decode(Int.self) {
-                held = count
+                logger: self.logger)
+            for try await (outcome, limit, node, wsURL, sseURL, capacity, viewers, heartbeat) in rows.decode(
+                (String, Int?, String?, String?, String?, Int?, Int?, Date?).self)
+            {
+                switch outcome {
+                case "unknown_user":
+                    return .unknownUser
+                case "tier_limit":
+                    return .tierLimit(limit: limit ?? 0)
+                case "no_capacity":
+                    return .noCapacity
+                case "reserved":
+                    guard let node, let wsURL, let sseURL, let capacity, let viewers, let heartbeat else { break }
+                    return .reserved(
+                        sessionID: id,
+                        node: NodeStatus(
+                            name: node, wsURL: wsURL, sseURL: sseURL, capacity: capacity, viewers: viewers,
+                            lastHeartbeat: heartbeat.emoTruncated, isLive: true),
+                        ticketExpiresAt: expiresAt)
+                default:
+                    break
+                }
+                throw EmoStoreError.corruptRow("emo_reserve_session answered \(outcome)")
             }
-            guard held < tier.maxDevices else { return .tierLimit(limit: tier.maxDevices) }
-
-            // 3. Pick the best node, lock it, re-check its load under the lock, insert.
-            var full: Set<String> = []
-            while true {
-                let candidates = try await self.nodeStatuses(connection, now: now, nodeTTL: nodeTTL)
-                    .filter { !full.contains($0.name) }
-                guard var node = Placement.choose(candidates) else { return .noCapacity }
-                try await connection.query("SAVEPOINT place", logger: self.logger)
-                var capacity = -1
-                var live = false
-                for try await (lockedCapacity, lockedLive) in try await connection.query(
-                    "SELECT capacity, last_heartbeat >= \(cutoff) FROM nodes WHERE name = \(node.name) FOR UPDATE",
-                    logger: self.logger
-                ).decode((Int, Bool).self) {
-                    capacity = lockedCapacity
-                    live = lockedLive
-                }
-                var viewers = Int.max
-                for try await count in try await connection.query(
-                    """
-                    SELECT count(*) FROM sessions s
-                    WHERE s.node_name = \(node.name)
-                      AND ((s.state = 'reserved' AND s.ticket_expires_at > \(now))
-                        OR (s.state = 'active' AND s.lease_renewed_at >= \(cutoff)))
-                    """,
-                    logger: self.logger
-                ).decode(Int.self) {
-                    viewers = count
-                }
-                guard live, viewers < capacity else {
-                    // Filled up (or died) since we read it: release its lock and try the next best node.
-                    try await connection.query("ROLLBACK TO SAVEPOINT place", logger: self.logger)
-                    try await connection.query("RELEASE SAVEPOINT place", logger: self.logger)
-                    full.insert(node.name)
-                    continue
-                }
-                let id = Placement.newSessionID()
-                try await connection.query(
-                    """
-                    INSERT INTO sessions (id, user_name, node_name, state, created_at, ticket_expires_at, lease_renewed_at, channel)
-                    VALUES (\(id), \(user), \(node.name), 'reserved', \(now), \(expiresAt), \(now), \(channel))
-                    """,
-                    logger: self.logger
-                )
-                try await connection.query("RELEASE SAVEPOINT place", logger: self.logger)
-                node.capacity = capacity
-                node.viewers = viewers + 1
-                return .reserved(sessionID: id, node: node, ticketExpiresAt: expiresAt)
-            }
+            throw EmoStoreError.corruptRow("emo_reserve_session answered nothing")
         }
     }
 

@@ -6,14 +6,15 @@ import Synchronization
 
 /// The fleet store: PostgreSQL, shared by every gateway and node process.
 ///
-/// Atomicity of ``reserveSession(user:now:ticketTTL:nodeTTL:)`` (READ COMMITTED, row locks):
+/// Atomicity of ``reserveSession(user:now:ticketTTL:nodeTTL:)`` (READ COMMITTED, row locks), all in the server-side
+/// function `emo_reserve_session` (migration 3), so that a reservation costs one statement, not one per step:
 /// 1. `SELECT ... FROM users WHERE name = $1 FOR UPDATE` serialises all reservations of one user; the
 ///    tier count is a later statement, so it sees every session committed by the previous lock holder.
-/// 2. The best candidate node is read, then locked with `SELECT ... FOR UPDATE` inside a savepoint and its
-///    live sessions are counted again. Every insert on a node happens while holding that node's row lock,
-///    so the re-count is exact and the node can never exceed its capacity.
-/// 3. If the node filled up meanwhile, `ROLLBACK TO SAVEPOINT` releases its lock and the next best node is
-///    tried, so a transaction holds at most one node lock at a time. Deadlock or serialization failures
+/// 2. The best candidate node is read, then locked with `SELECT ... FOR UPDATE` inside a subtransaction (a PL/pgSQL
+///    block with an exception handler) and its live sessions are counted again. Every insert on a node happens while
+///    holding that node's row lock, so the re-count is exact and the node can never exceed its capacity.
+/// 3. If the node filled up meanwhile, the block's subtransaction rolls back, which releases its lock, and the next
+///    best node is tried, so a transaction holds at most one node lock at a time. Deadlock or serialization failures
 ///    (SQLSTATE 40P01 / 40001), should they happen, roll back and retry the whole transaction.
 ///
 /// The store wraps a `PostgresClient`, which only works while it runs: add the store (or ``client``) to
