@@ -97,7 +97,10 @@ public struct APIGateway: Sendable {
                 throttle: configuration.loginThrottle.isEnabled ? LoginThrottle(configuration: configuration.loginThrottle) : nil),
             placement: PlacementController(
                 store: store, signer: dependencies.signer, configuration: configuration.placement, logger: logger,
-                channels: dependencies.channels),
+                channels: dependencies.channels,
+                deadNodes: DeadNodeCheck(
+                    store: store, nodeTTL: configuration.nodeTTL, timeout: configuration.nodeProbe.timeout, logger: logger,
+                    metrics: PrometheusMetricsFactory(registry: dependencies.registry))),
             store: store, nodeTTL: configuration.nodeTTL, registry: dependencies.registry, web: try WebController(),
             admin: AdminController(
                 password: configuration.adminPassword, store: store, signer: dependencies.signer,

@@ -100,7 +100,7 @@ public struct AccountsController: Sendable {
         let token = signer.sign(
             TokenClaims(kind: .session, subject: user.name, tier: user.tier.rawValue, expiresAt: Int64(expiresAt.timeIntervalSince1970)))
         return jsonResponse([
-            "token": token, "expires_at": ISO8601DateFormatter().string(from: expiresAt), "tier": user.tier.rawValue,
+            "token": token, "expires_at": expiresAt.formatted(.iso8601), "tier": user.tier.rawValue,
             "max_devices": user.tier.maxDevices,
         ])
     }

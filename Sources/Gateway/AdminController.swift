@@ -102,7 +102,7 @@ public struct AdminController: Sendable {
         let expiresAt = Date().addingTimeInterval(12 * 3600)
         let token = signer.sign(
             TokenClaims(kind: .operator, subject: "operator", tier: 0, expiresAt: Int64(expiresAt.timeIntervalSince1970)))
-        return jsonResponse(["token": token, "expires_at": ISO8601DateFormatter().string(from: expiresAt)])
+        return jsonResponse(["token": token, "expires_at": expiresAt.formatted(.iso8601)])
     }
 
     func overview(_ request: Request) async throws -> Response {

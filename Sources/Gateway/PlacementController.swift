@@ -24,13 +24,16 @@ public struct PlacementController: Sendable {
     let logger: Logger
     /// Which channels viewers may watch (nil: any valid name).
     let channels: ChannelRegistry?
+    /// Checks the node of a reconnect's `replaces` ticket (nil: `replaces` is verified, then ignored).
+    let deadNodes: DeadNodeCheck?
 
     public init(
         store: any PlacementStore, signer: TokenSigner, configuration: Configuration = .init(), logger: Logger,
-        channels: ChannelRegistry? = nil
+        channels: ChannelRegistry? = nil, deadNodes: DeadNodeCheck? = nil
     ) {
         self.store = store
         self.channels = channels
+        self.deadNodes = deadNodes
         self.signer = signer
         self.configuration = configuration
         self.logger = logger
@@ -38,6 +41,9 @@ public struct PlacementController: Sendable {
 
     struct ConnectRequest: Decodable {
         var channel: String?
+        /// The ticket of the stream this connect replaces (a viewer whose stream ended): when its node is down, it is
+        /// marked so at once and the lost session stops counting against the tier limit.
+        var replaces: String?
     }
 
     public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
@@ -47,8 +53,11 @@ public struct PlacementController: Sendable {
     func connect(_ request: Request) async throws -> Response {
         let claims = try authenticate(request)
         var channel = ChannelName.defaultName
+        var replaces: String?
         if request.headers[.contentLength].flatMap(Int.init) ?? 0 > 0 || request.headers[.transferEncoding] != nil {
-            channel = try await request.decodeJSONBody(as: ConnectRequest.self).channel ?? channel
+            let body = try await request.decodeJSONBody(as: ConnectRequest.self)
+            channel = body.channel ?? channel
+            replaces = body.replaces
         }
         guard ChannelName.isValid(channel) else {
             throw APIError(.badRequest, "invalid_channel", "channel must be 1-64 characters of [a-z0-9_-]")
@@ -58,6 +67,16 @@ public struct PlacementController: Sendable {
                 .notFound, "unknown_channel",
                 "no channel named '\(channel)': the operator creates channels with `emostream channels add`",
                 extra: ["channel": channel])
+        }
+        if let replaces {
+            // A ticket of this account, expired or not (they live 30 s; the stream it opened may have lasted hours).
+            guard let previous = try? signer.verify(replaces, kind: .ticket, now: .distantPast), previous.subject == claims.subject
+            else {
+                throw APIError(.badRequest, "invalid_replaces", "replaces must be a ticket this account was given by POST /api/connect")
+            }
+            if let node = previous.node, let deadNodes {
+                _ = await deadNodes.isDown(node)
+            }
         }
         let outcome = try await store.reserveSession(
             user: claims.subject, channel: channel, now: Date(), ticketTTL: configuration.ticketLifetime, nodeTTL: configuration.nodeTTL)
@@ -72,7 +91,7 @@ public struct PlacementController: Sendable {
             logger.debug("viewer placed", metadata: ["user": "\(claims.subject)", "node": "\(node.name)"])
             return jsonResponse([
                 "node": node.name, "ws_url": node.wsURL + "?" + query, "sse_url": node.sseURL + "?" + query,
-                "ticket": ticket, "expires_at": ISO8601DateFormatter().string(from: expiresAt), "channel": channel,
+                "ticket": ticket, "expires_at": expiresAt.formatted(.iso8601), "channel": channel,
             ])
         case .tierLimit(let limit):
             throw APIError(

@@ -11,7 +11,9 @@ import Testing
 @Suite("PostgreSQL deadlines")
 struct PostgresDeadlineTests {
     let t0 = TestStores.t0
-    let silence = Duration.milliseconds(400)
+    /// Short enough for a quick test, long enough that a loaded CI machine still answers the keep-alive queries of
+    /// the first test (every 50 ms) well within it (0.4 s was not: one run saw a gap that long).
+    let silence = Duration.seconds(1)
     let clock = ContinuousClock()
 
     /// Runs `body` while an open transaction holds the row lock of user `name`, then commits.
@@ -66,7 +68,7 @@ struct PostgresDeadlineTests {
             let (reservation, releasedAt) = try await holdingUserRow(of: setup, name: "viewer") {
                 let start = self.clock.now
                 let reservation = self.startReservation(on: store)
-                // Other operations of the store keep getting answers for 4 silence limits.
+                // Other operations of the store keep getting answers for 4 silence limits (4 s).
                 while self.clock.now - start < self.silence * 4 {
                     #expect(try await store.user(named: "viewer") != nil)
                     try await Task.sleep(for: .milliseconds(50))

@@ -98,6 +98,52 @@ extension FleetTests {
 }
 
 extension FleetTests {
+    /// Viewers of a killed node reconnect naming the tickets of their lost streams: the gateway probes that node at
+    /// once, finds it down and frees their slots, so each is placed again on the first try — before the prober's
+    /// two failed probes a second apart would have, and never answered `tier_limit`. A ticket of another account,
+    /// or no ticket at all, is refused.
+    @Test func viewersOfAKilledNodeThatNameTheirTicketsArePlacedAgainAtOnce() async throws {
+        let fleet = try await NodeFleet.start(nodeTTL: "60s", nodes: ["node-a", "node-b"])
+        defer { fleet.stop() }
+        let api = fleet.api
+        let account = try await Account.make(api, tier: 1)
+        let other = try await Account.make(api, tier: 1)
+        let viewers = try await account.watchOverSSE(devices: 5)
+        defer { viewers.forEach { $0.task.cancel() } }
+        let lost = viewers.filter { $0.node == "node-a" }
+        #expect(lost.count == 3)
+        #expect(try await account.connect().status == 429)  // all 5 devices of tier 1 in use
+
+        let notMine = try await other.connect(replaces: lost[0].ticket)
+        #expect(notMine.status == 400 && notMine.json["error"] as? String == "invalid_replaces", "\(notMine.text)")
+        let garbage = try await account.connect(replaces: "not-a-ticket")
+        #expect(garbage.status == 400 && garbage.json["error"] as? String == "invalid_replaces", "\(garbage.text)")
+        // A ticket of a node that is alive frees nothing.
+        let alive = try await account.connect(replaces: viewers.first { $0.node == "node-b" }!.ticket)
+        #expect(alive.status == 429, "\(alive.text)")
+
+        fleet.node("node-a").kill()
+        let killed = ContinuousClock.now
+        var nodes: [String?] = []
+        for viewer in lost {
+            let result = try await account.connect(replaces: viewer.ticket)
+            #expect(result.status == 200, "\(result.text)")
+            nodes.append(result.json["node"] as? String)
+        }
+        let placedAgainAfter = ContinuousClock.now - killed
+        #expect(nodes == ["node-b", "node-b", "node-b"])
+        #expect(try await account.connect().status == 429)  // and no more than the tier allows
+        let warned = try await fleet.gateway.waitForLine { $0.contains("a reconnecting viewer lost its stream there") }
+        #expect(warned.contains("node-a"))
+        reliabilityRow(
+            "node", "kill -9 of a node holding 3 of a tier-1 user's 5 devices; they reconnect naming their lost tickets",
+            "all 3 placed again on the other node on their first try, \(seconds(placedAgainAfter)) after the kill "
+                + "(naming no ticket: after the prober's two failed probes, 1.13-1.65 s, with 429 tier_limit meanwhile); "
+                + "a ticket of another account or of a live node freed nothing")
+    }
+}
+
+extension FleetTests {
     /// SIGTERM on a node: it leaves placement first, tells its viewers to reconnect, then closes; their reconnects land
     /// on the other node at once, and the process exits.
     @Test func aNodeStoppedWithSIGTERMTellsItsViewersToReconnectElsewhere() async throws {

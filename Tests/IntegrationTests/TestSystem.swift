@@ -66,24 +66,29 @@ struct Account: Sendable {
     }
 
     /// `POST /api/connect` as this user.
-    func connect(channel: String? = nil) async throws -> HTTPResult {
-        try await request(
-            .POST, api + "/api/connect", body: channel.map { #"{"channel":"\#($0)"}"# },
-            contentType: channel == nil ? nil : "application/json", bearer: token)
+    /// `replaces`: the ticket of a stream this connect replaces.
+    func connect(channel: String? = nil, replaces: String? = nil) async throws -> HTTPResult {
+        var body: [String: String] = [:]
+        if let channel { body["channel"] = channel }
+        if let replaces { body["replaces"] = replaces }
+        let text = body.isEmpty ? nil : String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+        return try await request(
+            .POST, api + "/api/connect", body: text, contentType: text == nil ? nil : "application/json", bearer: token)
     }
 
     /// A placement that must succeed: the node's name and its WebSocket and SSE URLs with the ticket.
     func place(channel: String? = nil) async throws -> Placement {
         let result = try await connect(channel: channel)
         guard result.status == 200, let node = result.json["node"] as? String, let ws = result.json["ws_url"] as? String,
-            let sse = result.json["sse_url"] as? String
+            let sse = result.json["sse_url"] as? String, let ticket = result.json["ticket"] as? String
         else { throw UnexpectedStatus(result: result) }
-        return Placement(node: node, wsURL: ws, sseURL: sse)
+        return Placement(node: node, wsURL: ws, sseURL: sse, ticket: ticket)
     }
 
     /// A device of this user placed and watching over SSE.
     struct SSEViewer: Sendable {
         let node: String
+        let ticket: String
         let inbox: Inbox
         let task: Task<Void, any Error>
     }
@@ -96,7 +101,7 @@ struct Account: Sendable {
             for _ in 0..<devices {
                 let placement = try await place()
                 let (inbox, task) = connectSSE(placement.sseURL)
-                viewers.append(SSEViewer(node: placement.node, inbox: inbox, task: task))
+                viewers.append(SSEViewer(node: placement.node, ticket: placement.ticket, inbox: inbox, task: task))
                 let hello = try await inbox.next()
                 #expect(hello.type == "hello" && hello.node == placement.node, "\(hello)")
             }
@@ -112,6 +117,7 @@ struct Placement: Sendable {
     var node: String
     var wsURL: String
     var sseURL: String
+    var ticket: String
 }
 
 struct UnexpectedStatus: Error {

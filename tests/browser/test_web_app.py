@@ -234,5 +234,9 @@ def test_a_dropped_socket_reconnects_with_a_new_ticket_and_misses_no_burst(syste
     assert errors == []
     assert len(sockets) == 2
     assert f"after={seq}" in sockets[-1][0].url
-    assert sockets[0][0].url.split("ticket=")[1] != sockets[1][0].url.split("ticket=")[1].split("&")[0]
+    first_ticket = sockets[0][0].url.split("ticket=")[1]
+    assert first_ticket != sockets[1][0].url.split("ticket=")[1].split("&")[0]
+    # Each reconnect names the ticket of the stream it lost (`replaces`), so a dead node's slot is freed at once.
+    assert "replaces" not in (connects[0].post_data_json or {})
+    assert connects[-1].post_data_json.get("replaces") == first_ticket
     context.close()

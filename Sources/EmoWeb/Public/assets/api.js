@@ -41,7 +41,8 @@ export async function api(path, { method = "POST", body, token } = {}) {
 
 export const register = (name, password, tier) => api("/api/register", { body: { name, password, tier } });
 export const login = (name, password) => api("/api/login", { body: { name, password } });
-export const connect = (token, channel) => api("/api/connect", { token, body: { channel } });
+export const connect = (token, channel, replaces) =>
+  api("/api/connect", { token, body: replaces ? { channel, replaces } : { channel } });
 export const listChannels = () => api("/api/channels", { method: "GET" });
 export const sendReaction = (userID, emojiType, channel) =>
   api("/api/emojis", { body: [{ user_id: userID, emoji_type: emojiType, timestamp: Date.now(), channel }] });

@@ -221,7 +221,7 @@ function startWatching() {
   });
   const stream = new BurstStream({
     channel: initialChannel(),
-    connect: (channel) => connect(session.token, channel),
+    connect: (channel, replaces) => connect(session.token, channel, replaces),
     on: {
       state(kind, detail) {
         if (kind === "connecting") {

@@ -11,7 +11,8 @@ const sleep = (ms, signal) =>
 
 export class BurstStream {
   /**
-   * connect: async (channel) => {node, ws_url, sse_url}; throws ApiError.
+   * connect: async (channel, replaces) => {node, ws_url, sse_url, ticket}; throws ApiError. `replaces` is the ticket
+   *   of the previous placement (null at first).
    * on: { state(kind, detail), hello(msg, transport), burst(msg, missed), authLost(error), switchFailed(error) }
    */
   constructor({ connect, on, channel }) {
@@ -26,6 +27,7 @@ export class BurstStream {
     this.abort = new AbortController();
     this.socket = null;
     this.retryNow = null;
+    this.lastTicket = null; // of the last placement, sent as `replaces` by the next one
   }
 
   start() { this.loop(); }
@@ -89,9 +91,16 @@ export class BurstStream {
       this.switching = false;
       let info;
       try {
-        info = await this.connectAPI(this.channel);
+        // Naming the ticket of the stream that ended lets the gateway check that stream's node: if it is down, the
+        // lost session stops counting against the tier limit at once.
+        info = await this.connectAPI(this.channel, this.lastTicket);
+        this.lastTicket = info.ticket;
       } catch (error) {
         if (this.abort.signal.aborted) return;
+        if (error instanceof ApiError && error.code === "invalid_replaces") {
+          this.lastTicket = null; // e.g. the gateways' secret changed: connect without it
+          continue;
+        }
         if (error instanceof ApiError && error.status === 401) {
           this.on.authLost(error);
           return;
