@@ -34,6 +34,48 @@ struct PlacementTests {
         }
     }
 
+    /// A node's viewer count follows every way a session comes and goes: reserved, activated, released, its ticket
+    /// expired, swept, its node dead, and the node registered again (which drops its sessions). PostgreSQL keeps a
+    /// per-node row counter for this (migration 4); the counts must be the same as counting the live sessions.
+    @Test(arguments: Backend.allCases)
+    func nodeViewerCountsFollowEverySessionChange(_ backend: Backend) async throws {
+        try await TestStores.with(backend, instances: 2) { stores in
+            let (store, other) = (stores[0], stores[1])
+            for index in 0..<6 {
+                _ = try await store.createUser(name: "u\(index)", passwordHash: "h", tier: .one, now: t0)
+            }
+            try await store.registerNodes([("a", 100)], now: t0)
+            func viewers(at now: Date) async throws -> [Int] {
+                try await other.nodes(now: now, nodeTTL: .seconds(10)).map(\.viewers)
+            }
+            var ids: [String] = []
+            for index in 0..<6 {
+                ids.append(try #require(try await store.reserve("u\(index)", at: t0, ticketTTL: .seconds(5)).sessionID))
+            }
+            #expect(try await viewers(at: t0) == [6])
+            #expect(try await other.activateSession(id: ids[0], node: "a", now: t0))
+            #expect(try await other.activateSession(id: ids[1], node: "a", now: t0))
+            #expect(try await store.releaseSession(id: ids[2]))
+            #expect(try await viewers(at: t0) == [5])
+            // 6 s later: the 3 reserved tickets expired (5 s), the 2 active leases still hold (10 s).
+            let t6 = t0.addingTimeInterval(6)
+            try await store.heartbeat(node: "a", now: t6)
+            #expect(try await viewers(at: t6) == [2])
+            #expect(try await store.reserve("u5", at: t6).sessionID != nil)
+            #expect(try await viewers(at: t6) == [3])
+            #expect(try await other.sweepExpired(now: t6, nodeTTL: .seconds(10)) == 3)
+            #expect(try await viewers(at: t6) == [3])
+            // 17 s: no heartbeat since 6 s, so the node is dead and its sessions count nowhere; registered again (a
+            // restarted process), it holds nobody until the next reservation.
+            let t17 = t6.addingTimeInterval(11)
+            #expect(try await other.nodes(now: t17, nodeTTL: .seconds(10)).map(\.isLive) == [false])
+            try await store.registerNodes([("a", 100)], now: t17)
+            #expect(try await viewers(at: t17) == [0])
+            #expect(try await store.reserve("u0", at: t17).nodeName == "a")
+            #expect(try await viewers(at: t17) == [1])
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func ticketIsSingleUseAndBoundToItsNode(_ backend: Backend) async throws {
         try await TestStores.with(backend) { stores in

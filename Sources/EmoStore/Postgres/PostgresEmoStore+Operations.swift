@@ -284,10 +284,7 @@ extension PostgresEmoStore {
         for try await (name, wsURL, sseURL, capacity, heartbeat, live, viewers) in try await connection.query(
             """
             SELECT n.name, n.ws_url, n.sse_url, n.capacity, n.last_heartbeat, n.last_heartbeat >= \(cutoff),
-                   (SELECT count(*) FROM sessions s
-                    WHERE s.node_name = n.name
-                      AND ((s.state = 'reserved' AND s.ticket_expires_at > \(now))
-                        OR (s.state = 'active' AND s.lease_renewed_at >= \(cutoff))))
+                   n.session_rows - emo_expired_sessions(n.name, \(now), \(cutoff))
             FROM nodes n ORDER BY n.name
             """,
             logger: self.logger
