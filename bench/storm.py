@@ -140,6 +140,8 @@ async def main():
     parser.add_argument("--viewers", type=int, default=10000)
     parser.add_argument("--pool", type=int, default=64, help="keep-alive connections to the gateway")
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when a viewer was refused for its tier or a node went over capacity (the test command)")
     args = parser.parse_args()
     database = os.environ.get("EMOSTREAM_TEST_DATABASE_URL")
     if not database:
@@ -209,6 +211,17 @@ async def main():
         print(f"tier-limit refusals: {stats['tier_limit']}; nodes over capacity: {len(over)}")
         for t in tasks:
             t.cancel()
+        rows = os.environ.get("EMOSTREAM_RELIABILITY_ROWS")
+        if rows:
+            with open(rows, "a") as f:
+                f.write(f"| node | reconnect storm: kill -9 of a node holding {len(viewers):,} SSE viewers "
+                        f"({users:,} tier-1 users × 5), each reconnecting at once with `replaces` (bench/storm.py, PostgreSQL) "
+                        f"| all {len(viewers):,} placed again on the other node and streaming {storm:.2f} s after the kill "
+                        f"({len(viewers) / storm:.0f}/s, {os.path.basename(args.binary.rstrip('/'))} from "
+                        f"{os.path.basename(os.path.dirname(os.path.abspath(args.binary)))}); "
+                        f"{stats['tier_limit']} tier-limit refusals, {len(over)} nodes over capacity |\n")
+        if args.check and (stats["tier_limit"] or over):
+            raise SystemExit("FAILED: a viewer of the dead node was refused for its tier, or a node went over capacity")
     finally:
         for p in procs:
             if p.returncode is None:

@@ -23,6 +23,11 @@ log "running the tests (against a throwaway PostgreSQL server and a throwaway Ka
 bash scripts/with-postgres.sh bash scripts/with-kafka.sh swift test --skip-build --disable-xctest "$@"
 [ "${EMOSTREAM_SKIP_FUZZ:-0}" = 1 ] || bash scripts/fuzz.sh  # libFuzzer on the decoders, bounded (scripts/fuzz.sh)
 
+[ "${EMOSTREAM_SKIP_STORM:-0}" = 1 ] || {
+    log "reconnect storm: 2,000 SSE viewers of a killed node placed again, none refused for its tier (bench/storm.py)"
+    bash scripts/with-postgres.sh python3 bench/storm.py --binary .build/debug/emostream --viewers 2000 --check
+}
+
 [ "${EMOSTREAM_SKIP_SCHEMATHESIS:-0}" = 1 ] || { log "fuzzing the HTTP API from its OpenAPI document (schemathesis against a real emostream up)"; bash scripts/schemathesis.sh; }
 
 if [ "${EMOSTREAM_SKIP_BROWSER:-0}" != 1 ]; then

@@ -37,14 +37,7 @@ extension FleetTests {
 
         try await postgres.start()
         let restarted = ContinuousClock.now
-        let placed = try await withTimeout(seconds: 30) {
-            while true {
-                let result = try await account.connect()
-                if result.status == 200 { return result }
-                #expect(result.status == 503, "\(result.text)")
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        let placed = try await placedOnceTheStoreIsBack(account)
         let recoveredAfter = ContinuousClock.now - restarted
         #expect(placed.json["node"] as? String == "node-a")
         // The node's heartbeats reach the store again: it stays listed (its TTL is 10 s) and serves the new viewer.
@@ -91,14 +84,7 @@ extension FleetTests {
 
         try postgres.signalAll(SIGCONT)
         let thawed = ContinuousClock.now
-        let placed = try await withTimeout(seconds: 30) {
-            while true {
-                let result = try await account.connect()
-                if result.status == 200 { return result }
-                #expect(result.status == 503, "\(result.text)")
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        let placed = try await placedOnceTheStoreIsBack(account)
         let recoveredAfter = ContinuousClock.now - thawed
         #expect(placed.json["node"] as? String == "node-a")
         reliabilityRow(
@@ -106,5 +92,19 @@ extension FleetTests {
             "while frozen: POST /api/connect answered 503 store_unavailable in \(seconds(refusedAfter)) (before: "
                 + "held past the client's 30 s deadline); "
                 + "\(seconds(recoveredAfter)) after the thaw placements succeeded again; no process exited")
+    }
+}
+
+extension FleetTests {
+    /// Connects `account` every 100 ms until it is placed (within 30 s); every refusal meanwhile must be a 503.
+    func placedOnceTheStoreIsBack(_ account: Account) async throws -> HTTPResult {
+        try await withTimeout(seconds: 30) {
+            while true {
+                let result = try await account.connect()
+                if result.status == 200 { return result }
+                #expect(result.status == 503, "\(result.text)")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
     }
 }

@@ -47,110 +47,11 @@ extension PostgresEmoStore {
             "ALTER TABLE sessions ADD COLUMN channel TEXT NOT NULL DEFAULT 'main'",
         ],
         // 3: a reservation in one statement (see `reserveSession`): the same steps, locks and rule as before, run by
-        // the server instead of a round trip per step. `p_limits[t]` is the device limit of tier `t`.
-        [
-            """
-            CREATE FUNCTION emo_reserve_session(
-                p_user TEXT, p_channel TEXT, p_now TIMESTAMPTZ, p_cutoff TIMESTAMPTZ, p_expires TIMESTAMPTZ, p_id TEXT,
-                p_limits BIGINT[]
-            ) RETURNS TABLE (
-                r_outcome TEXT, r_limit BIGINT, r_node TEXT, r_ws_url TEXT, r_sse_url TEXT, r_capacity BIGINT,
-                r_viewers BIGINT, r_heartbeat TIMESTAMPTZ
-            ) LANGUAGE plpgsql AS $fn$
-            DECLARE
-                v_tier INTEGER;
-                v_limit BIGINT;
-                v_held BIGINT;
-                v_full TEXT[] := '{}';
-                v_node RECORD;
-                v_found BOOLEAN;
-                v_name TEXT;
-                v_ws TEXT;
-                v_sse TEXT;
-                v_heartbeat TIMESTAMPTZ;
-                v_best_viewers BIGINT;
-                v_best_capacity BIGINT;
-                v_capacity BIGINT;
-                v_live BOOLEAN;
-                v_viewers BIGINT;
-            BEGIN
-                -- 1. Lock the user: reservations of one user are serialised from here to COMMIT.
-                SELECT u.tier INTO v_tier FROM users u WHERE u.name = p_user FOR UPDATE;
-                IF NOT FOUND THEN
-                    RETURN QUERY SELECT 'unknown_user'::text, NULL::bigint, NULL::text, NULL::text, NULL::text,
-                        NULL::bigint, NULL::bigint, NULL::timestamptz;
-                    RETURN;
-                END IF;
-                v_limit := p_limits[v_tier];
-                -- 2. The user's live sessions on all nodes (a fresh snapshot, taken after the lock).
-                SELECT count(*) INTO v_held FROM sessions s JOIN nodes n ON n.name = s.node_name
-                WHERE s.user_name = p_user AND n.last_heartbeat >= p_cutoff
-                  AND ((s.state = 'reserved' AND s.ticket_expires_at > p_now)
-                    OR (s.state = 'active' AND s.lease_renewed_at >= p_cutoff));
-                IF v_held >= v_limit THEN
-                    RETURN QUERY SELECT 'tier_limit'::text, v_limit, NULL::text, NULL::text, NULL::text,
-                        NULL::bigint, NULL::bigint, NULL::timestamptz;
-                    RETURN;
-                END IF;
-                -- 3. The best node (Placement.choose: lowest viewers/capacity compared by cross-multiplication, ties
-                --    by name), locked and counted again under the lock; a node that filled up meanwhile is released
-                --    (the block's subtransaction rolls back) and the next best is tried.
-                LOOP
-                    v_found := false;
-                    FOR v_node IN
-                        SELECT n.name, n.ws_url, n.sse_url, n.capacity::bigint AS capacity, n.last_heartbeat,
-                               (SELECT count(*) FROM sessions s
-                                WHERE s.node_name = n.name
-                                  AND ((s.state = 'reserved' AND s.ticket_expires_at > p_now)
-                                    OR (s.state = 'active' AND s.lease_renewed_at >= p_cutoff))) AS viewers
-                        FROM nodes n
-                        WHERE n.last_heartbeat >= p_cutoff AND n.capacity > 0 AND NOT (n.name = ANY (v_full))
-                        ORDER BY n.name COLLATE "C"
-                    LOOP
-                        CONTINUE WHEN v_node.viewers >= v_node.capacity;
-                        IF NOT v_found OR v_node.viewers * v_best_capacity < v_best_viewers * v_node.capacity THEN
-                            v_found := true;
-                            v_name := v_node.name;
-                            v_ws := v_node.ws_url;
-                            v_sse := v_node.sse_url;
-                            v_heartbeat := v_node.last_heartbeat;
-                            v_best_viewers := v_node.viewers;
-                            v_best_capacity := v_node.capacity;
-                        END IF;
-                    END LOOP;
-                    IF NOT v_found THEN
-                        RETURN QUERY SELECT 'no_capacity'::text, v_limit, NULL::text, NULL::text, NULL::text,
-                            NULL::bigint, NULL::bigint, NULL::timestamptz;
-                        RETURN;
-                    END IF;
-                    BEGIN
-                        SELECT n.capacity, n.last_heartbeat >= p_cutoff INTO v_capacity, v_live
-                        FROM nodes n WHERE n.name = v_name FOR UPDATE;
-                        SELECT count(*) INTO v_viewers FROM sessions s
-                        WHERE s.node_name = v_name
-                          AND ((s.state = 'reserved' AND s.ticket_expires_at > p_now)
-                            OR (s.state = 'active' AND s.lease_renewed_at >= p_cutoff));
-                        IF v_live IS NOT TRUE OR v_viewers >= v_capacity THEN
-                            RAISE EXCEPTION 'node % filled up', v_name USING ERRCODE = 'EMFUL';
-                        END IF;
-                        INSERT INTO sessions (id, user_name, node_name, state, created_at, ticket_expires_at,
-                                              lease_renewed_at, channel)
-                        VALUES (p_id, p_user, v_name, 'reserved', p_now, p_expires, p_now, p_channel);
-                        RETURN QUERY SELECT 'reserved'::text, v_limit, v_name, v_ws, v_sse, v_capacity, v_viewers + 1,
-                            v_heartbeat;
-                        RETURN;
-                    EXCEPTION WHEN SQLSTATE 'EMFUL' THEN
-                        v_full := v_full || v_name;
-                    END;
-                END LOOP;
-            END
-            $fn$
-            """,
-        ],
-        // 4: a node's live sessions without counting them all. `nodes.session_rows` counts the node's session rows,
-        // kept by statement triggers on every insert and delete; a node's live sessions are those rows minus the ones
-        // no longer live (ticket expired, lease lapsed), which partial indexes find without reading the live ones.
-        // A reservation then costs the same with 10 or 10,000 viewers on the node. (Sessions never change node.)
+        // the server instead of a round trip per step; `p_limits[t]` is the device limit of tier `t`. A node's live
+        // sessions come from a row counter instead of counting them all: `nodes.session_rows` counts the node's session
+        // rows, kept by statement triggers on every insert and delete; its live sessions are those rows minus the ones
+        // no longer live (ticket expired, lease lapsed), which partial indexes find without reading the live ones, so
+        // a reservation costs the same with 10 or 10,000 viewers on the node. (Sessions never change node.)
         [
             "ALTER TABLE nodes ADD COLUMN session_rows BIGINT NOT NULL DEFAULT 0",
             "UPDATE nodes n SET session_rows = (SELECT count(*) FROM sessions s WHERE s.node_name = n.name)",
@@ -194,7 +95,7 @@ extension PostgresEmoStore {
             $fn$
             """,
             """
-            CREATE OR REPLACE FUNCTION emo_reserve_session(
+            CREATE FUNCTION emo_reserve_session(
                 p_user TEXT, p_channel TEXT, p_now TIMESTAMPTZ, p_cutoff TIMESTAMPTZ, p_expires TIMESTAMPTZ, p_id TEXT,
                 p_limits BIGINT[]
             ) RETURNS TABLE (
