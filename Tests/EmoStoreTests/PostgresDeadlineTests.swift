@@ -6,7 +6,7 @@ import Testing
 /// The PostgreSQL store's deadlines: an operation that queues behind others while the server keeps answering
 /// waits on; one that hears nothing for the store's silence limit fails `unavailable` (answered `503` by the HTTP
 /// layer). A user's row lock is held, outside the deadlines, by a transaction of a second store standing in for a
-/// slow competing gateway; that store (5 s limit) also prepares the database, so only the operations under test
+/// slow competing gateway; that store (15 s limit) also prepares the database, so only the operations under test
 /// run on the store with the short limit, whose connections are opened beforehand.
 @Suite("PostgreSQL deadlines")
 struct PostgresDeadlineTests {
@@ -62,7 +62,7 @@ struct PostgresDeadlineTests {
     }
 
     @Test func aReservationQueuedBehindALockWaitsWhileTheServerKeepsAnswering() async throws {
-        try await TestStores.withPostgres(instances: 2, silenceLimits: [.seconds(5), silence]) { stores in
+        try await TestStores.withPostgres(instances: 2, silenceLimits: [.seconds(15), silence]) { stores in
             let (setup, store) = (stores[0], stores[1])
             try await prepare(store, through: setup)
             let (reservation, releasedAt) = try await holdingUserRow(of: setup, name: "viewer") {
@@ -82,7 +82,7 @@ struct PostgresDeadlineTests {
     }
 
     @Test func aReservationThatHearsNothingFailsUnavailableAfterTheSilenceLimit() async throws {
-        try await TestStores.withPostgres(instances: 2, silenceLimits: [.seconds(5), silence]) { stores in
+        try await TestStores.withPostgres(instances: 2, silenceLimits: [.seconds(15), silence]) { stores in
             let (setup, store) = (stores[0], stores[1])
             try await prepare(store, through: setup)
             let (reservation, releasedAt) = try await holdingUserRow(of: setup, name: "viewer") {

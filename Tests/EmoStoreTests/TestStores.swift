@@ -62,7 +62,9 @@ enum TestStores {
     }
 
     /// Runs `body` with `instances` PostgreSQL stores over one fresh database, then deletes the database. Store `i`
-    /// fails an operation once the server has answered it nothing for `silenceLimits[i]` (5 s for those not given).
+    /// fails an operation once the server has answered it nothing for `silenceLimits[i]`; for those not given 15 s, not
+    /// the 5 s default: the whole suite starts at once on two cores, creating dozens of databases and connections, and
+    /// a first connection can take longer than 5 s then (only `PostgresDeadlineTests` tests the limit itself).
     static func withPostgres<T: Sendable>(
         instances: Int = 1, silenceLimits: [Duration] = [], _ body: ([PostgresEmoStore]) async throws -> T
     ) async throws -> T {
@@ -84,7 +86,7 @@ enum TestStores {
                 configuration.options.maximumConnections = 8
                 let stores = (0..<instances).map { index in
                     PostgresEmoStore(
-                        configuration: configuration, silenceLimit: silenceLimits.indices.contains(index) ? silenceLimits[index] : .seconds(5),
+                        configuration: configuration, silenceLimit: silenceLimits.indices.contains(index) ? silenceLimits[index] : .seconds(15),
                         logger: self.logger
                     )
                 }

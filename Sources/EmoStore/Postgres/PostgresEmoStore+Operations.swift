@@ -34,8 +34,8 @@ extension PostgresEmoStore {
     public func removeUser(named name: String) async throws -> Bool {
         // Deleting the user row first locks it (as a reservation would), then cascades to the sessions.
         try await self.withTransaction { connection in
-            let rows = try await connection.query("DELETE FROM users WHERE name = \(name) RETURNING name", logger: self.logger).collect()
-            try await connection.query("DELETE FROM sessions WHERE user_name = \(name)", logger: self.logger)
+            let rows = try await self.answered(connection.query("DELETE FROM users WHERE name = \(name) RETURNING name", logger: self.logger)).collect()
+            try await self.answered(connection.query("DELETE FROM sessions WHERE user_name = \(name)", logger: self.logger))
             return !rows.isEmpty
         }
     }
@@ -52,7 +52,7 @@ extension PostgresEmoStore {
         guard capacity >= 0 else { throw EmoStoreError.invalidArgument("node capacity must not be negative, got \(capacity)") }
         let now = now.emoTruncated
         try await self.withTransaction { connection in
-            try await connection.query(
+            try await self.answered(connection.query(
                 """
                 INSERT INTO nodes (name, ws_url, sse_url, capacity, registered_at, last_heartbeat)
                 VALUES (\(name), \(wsURL), \(sseURL), \(capacity), \(now), \(now))
@@ -61,8 +61,8 @@ extension PostgresEmoStore {
                     registered_at = EXCLUDED.registered_at, last_heartbeat = EXCLUDED.last_heartbeat
                 """,
                 logger: self.logger
-            )
-            try await connection.query("DELETE FROM sessions WHERE node_name = \(name)", logger: self.logger)
+            ))
+            try await self.answered(connection.query("DELETE FROM sessions WHERE node_name = \(name)", logger: self.logger))
         }
     }
 
@@ -70,14 +70,14 @@ extension PostgresEmoStore {
     public func heartbeat(node: String, now: Date) async throws -> Bool {
         let now = now.emoTruncated
         return try await self.withTransaction { connection in
-            let rows = try await connection.query(
+            let rows = try await self.answered(connection.query(
                 "UPDATE nodes SET last_heartbeat = \(now) WHERE name = \(node) RETURNING name", logger: self.logger
-            ).collect()
+            )).collect()
             guard !rows.isEmpty else { return false }
-            try await connection.query(
+            try await self.answered(connection.query(
                 "UPDATE sessions SET lease_renewed_at = \(now) WHERE node_name = \(node) AND state = 'active'",
                 logger: self.logger
-            )
+            ))
             return true
         }
     }
@@ -86,9 +86,9 @@ extension PostgresEmoStore {
     public func markNodeUnreachable(node: String) async throws -> Bool {
         let epoch = Date(emoMillis: 0)
         return try await self.withConnection { connection in
-            !(try await connection.query(
+            !(try await self.answered(connection.query(
                 "UPDATE nodes SET last_heartbeat = \(epoch) WHERE name = \(node) RETURNING name", logger: self.logger
-            ).collect()).isEmpty
+            )).collect()).isEmpty
         }
     }
 
@@ -105,7 +105,7 @@ extension PostgresEmoStore {
         let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
         return try await self.withConnection { connection in
             var counts: [Tier: Int] = [:]
-            for try await (tier, count) in try await connection.query(
+            for try await (tier, count) in try await self.answered(connection.query(
                 """
                 SELECT u.tier, count(*) FROM sessions s
                 JOIN nodes n ON n.name = s.node_name JOIN users u ON u.name = s.user_name
@@ -115,7 +115,7 @@ extension PostgresEmoStore {
                 GROUP BY u.tier
                 """,
                 logger: self.logger
-            ).decode((Int, Int).self) {
+            )).decode((Int, Int).self) {
                 counts[try Self.tier(tier)] = count
             }
             return counts
@@ -133,12 +133,12 @@ extension PostgresEmoStore {
         // The steps of the type's documentation, in one statement (migration 3, `emo_reserve_session`) inside the
         // store's transaction, which rolls back instead of committing when the caller was answered meanwhile.
         return try await self.withTransaction { connection in
-            let rows = try await connection.query(
+            let rows = try await self.answered(connection.query(
                 """
                 SELECT r_outcome, r_limit, r_node, r_ws_url, r_sse_url, r_capacity, r_viewers, r_heartbeat
                 FROM emo_reserve_session(\(user), \(channel), \(now), \(cutoff), \(expiresAt), \(id), \(limits))
                 """,
-                logger: self.logger)
+                logger: self.logger))
             for try await (outcome, limit, node, wsURL, sseURL, capacity, viewers, heartbeat) in rows.decode(
                 (String, Int?, String?, String?, String?, Int?, Int?, Date?).self)
             {
@@ -281,14 +281,14 @@ extension PostgresEmoStore {
         let now = now.emoTruncated
         let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
         var statuses: [NodeStatus] = []
-        for try await (name, wsURL, sseURL, capacity, heartbeat, live, viewers) in try await connection.query(
+        for try await (name, wsURL, sseURL, capacity, heartbeat, live, viewers) in try await self.answered(connection.query(
             """
             SELECT n.name, n.ws_url, n.sse_url, n.capacity, n.last_heartbeat, n.last_heartbeat >= \(cutoff),
                    n.session_rows - emo_expired_sessions(n.name, \(now), \(cutoff))
             FROM nodes n ORDER BY n.name
             """,
             logger: self.logger
-        ).decode((String, String, String, Int, Date, Bool, Int).self) {
+        )).decode((String, String, String, Int, Date, Bool, Int).self) {
             statuses.append(NodeStatus(
                 name: name, wsURL: wsURL, sseURL: sseURL, capacity: capacity,
                 viewers: live ? viewers : 0, lastHeartbeat: heartbeat.emoTruncated, isLive: live

@@ -193,25 +193,25 @@ extension PostgresEmoStore {
 
     public func migrate() async throws {
         let applied = try await self.withTransaction { connection in
-            _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: self.logger).collect()
-            try await connection.query("""
+            _ = try await self.answered(connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: self.logger)).collect()
+            try await self.answered(connection.query("""
                 CREATE TABLE IF NOT EXISTS schema_version (
                     version INTEGER PRIMARY KEY,
                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
                 )
-                """, logger: self.logger)
+                """, logger: self.logger))
             var current = 0
-            for try await version in try await connection.query(
+            for try await version in try await self.answered(connection.query(
                 "SELECT coalesce(max(version), 0)::int8 FROM schema_version", logger: self.logger
-            ).decode(Int.self) {
+            )).decode(Int.self) {
                 current = version
             }
             var applied: [Int] = []
             for (index, statements) in Self.migrations.enumerated() where index + 1 > current {
                 for statement in statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                    try await self.answered(connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger))
                 }
-                try await connection.query("INSERT INTO schema_version (version) VALUES (\(index + 1))", logger: self.logger)
+                try await self.answered(connection.query("INSERT INTO schema_version (version) VALUES (\(index + 1))", logger: self.logger))
                 applied.append(index + 1)
             }
             return applied

@@ -70,15 +70,15 @@ public final class PostgresEmoStore: EmoStore, Service {
             attempt += 1
             do {
                 return try await self.withConnection { connection in
-                    try await connection.query("BEGIN", logger: self.logger)
+                    try await self.answered(connection.query("BEGIN", logger: self.logger))
                     do {
                         let result = try await body(connection)
                         try Task.checkCancellation()
-                        try await connection.query("COMMIT", logger: self.logger)
+                        try await self.answered(connection.query("COMMIT", logger: self.logger))
                         return result
                     } catch {
                         do {
-                            try await connection.query("ROLLBACK", logger: self.logger)
+                            try await self.answered(connection.query("ROLLBACK", logger: self.logger))
                         } catch {
                             // Never hand a connection in an unknown transaction state back to the pool.
                             try? await connection.close()
@@ -153,6 +153,13 @@ extension PostgresEmoStore {
             work.cancel()
         }
         return try await first.wait()
+    }
+
+    /// `value`, noting that the server answered: every statement of an operation counts, so a long transaction (a
+    /// migration, a reservation's steps) on a busy server is not taken for silence.
+    func answered<T>(_ value: T) -> T {
+        self.heardFromServer()
+        return value
     }
 
     private func heardFromServer() {
