@@ -140,6 +140,7 @@ let package = Package(
             dependencies: [
                 "EmoCore", "EventLog", "PipelineTopics", "EmoHTTP", "EmoStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -19,6 +19,9 @@ public struct KafkaSettings: Sendable {
     public var lateness: Duration?
     /// Put before every topic and consumer-group name (several systems, or tests, on one cluster).
     public var namePrefix: String = ""
+    public static let defaultDeliveryTimeout: Duration = .seconds(30)
+    /// How long a producer waits for the broker's acknowledgement before failing the append (ingest's 503).
+    public var deliveryTimeout: Duration = KafkaSettings.defaultDeliveryTimeout
 
     public init(brokers: [KafkaBrokerAddress]) {
         self.brokers = brokers
@@ -43,6 +46,7 @@ public struct KafkaSettings: Sendable {
         var configuration = KafkaEventLog.Configuration(brokers: brokers, clientID: clientID, namePrefix: namePrefix)
         configuration.reactionLinger = reactionLinger
         configuration.lateness = effectiveLateness
+        configuration.deliveryTimeout = deliveryTimeout
         return KafkaEventLog(configuration: configuration, logger: logger)
     }
 

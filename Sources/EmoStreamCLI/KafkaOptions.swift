@@ -12,6 +12,9 @@ struct KafkaOptions: ParsableArguments {
     @Option(help: Setting.kafkaLateness.help("How far processors keep their watermark behind the partitions' progress; more than --kafka-linger; unset, --kafka-linger + 250ms"))
     var kafkaLateness: DurationArgument? = Setting.kafkaLateness.string.flatMap(DurationArgument.init(argument:))
 
+    @Option(help: Setting.kafkaDeliveryTimeout.help("How long ingest waits for the broker to acknowledge a request's reactions before answering 503 log_unavailable"))
+    var kafkaDeliveryTimeout: DurationArgument = Setting.kafkaDeliveryTimeout.value(DurationArgument(KafkaSettings.defaultDeliveryTimeout))
+
     @Option(help: Setting.kafkaPrefix.help("Prefix of every Kafka topic and consumer group name, for several systems on one cluster"))
     var kafkaPrefix: String? = Setting.kafkaPrefix.string
 
@@ -26,6 +29,9 @@ struct KafkaOptions: ParsableArguments {
                 throw ValidationError("--kafka: \(error)")
             }
         }
+        guard kafkaDeliveryTimeout.milliseconds > kafkaLinger.milliseconds else {
+            throw ValidationError("--kafka-delivery-timeout must exceed --kafka-linger")
+        }
         if let kafkaLateness, kafkaLateness.milliseconds <= kafkaLinger.milliseconds {
             throw ValidationError("--kafka-lateness must exceed --kafka-linger")
         }
@@ -38,6 +44,7 @@ struct KafkaOptions: ParsableArguments {
         settings.reactionPartitions = partitions
         settings.reactionLinger = kafkaLinger.duration
         settings.lateness = kafkaLateness?.duration
+        settings.deliveryTimeout = kafkaDeliveryTimeout.duration
         settings.namePrefix = kafkaPrefix ?? ""
         return settings
     }

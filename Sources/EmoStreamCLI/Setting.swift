@@ -51,6 +51,7 @@ enum Setting: String, CaseIterable, Sendable {
     case kafkaLinger = "EMOSTREAM_KAFKA_LINGER"
     case kafkaLateness = "EMOSTREAM_KAFKA_LATENESS"
     case kafkaPrefix = "EMOSTREAM_KAFKA_PREFIX"
+    case kafkaDeliveryTimeout = "EMOSTREAM_KAFKA_DELIVERY_TIMEOUT"
     case url = "EMOSTREAM_URL"
 
     var key: String { rawValue }

@@ -128,9 +128,9 @@ public final class EmbeddedConsumer: LogConsumer {
         }
     }
 
-    public func commit(_ offsets: [Int: Int64]) async throws {
+    public func commit(_ offsets: [Int: Int64], metadata: [Int: String]) async throws {
         let wake = try log.state.withLock { state in
-            try state.commit(consumer: id, offsets: offsets)
+            try state.commit(consumer: id, offsets: offsets, metadata: metadata)
         }
         for waiter in wake { waiter.fire() }
     }

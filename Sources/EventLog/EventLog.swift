@@ -162,11 +162,15 @@ public struct PollResult: Sendable {
     /// Whether this poll read every assigned partition up to its end (as of the log's last answer); nil when the log
     /// cannot tell. A reader that must see a topic whole up to now (an audit) reads until it is true.
     public var caughtUp: Bool?
+    /// Per assigned partition, the metadata committed with the offset this generation started from (see
+    /// ``LogConsumer/commit(_:metadata:)``); partitions committed without any are absent.
+    public var committedMetadata: [Int: String]
 
     public init(
         records: [ConsumedRecord], watermark: Int64?, assignment: [Int], generation: Int64 = 0, epoch: String? = nil,
-        caughtUp: Bool? = nil
+        caughtUp: Bool? = nil, committedMetadata: [Int: String] = [:]
     ) {
+        self.committedMetadata = committedMetadata
         self.caughtUp = caughtUp
         self.epoch = epoch
         self.records = records
@@ -215,8 +219,17 @@ public struct ConsumerOptions: Sendable {
 public protocol LogConsumer: Sendable {
     /// Returns the next records, waiting up to `maxWait` when there are none.
     func poll(maxWait: Duration) async throws -> PollResult
-    /// Commits, per partition, the offset of the next record to read (group consumers only).
-    func commit(_ offsets: [Int: Int64]) async throws
+    /// Commits, per partition, the offset of the next record to read (group consumers only), and with it the
+    /// partition's `metadata`: a short string that the partition's next owner in the group reads back from
+    /// ``PollResult/committedMetadata`` (a partition without an entry commits none).
+    func commit(_ offsets: [Int: Int64], metadata: [Int: String]) async throws
+}
+
+extension LogConsumer {
+    /// Commits offsets without metadata.
+    public func commit(_ offsets: [Int: Int64]) async throws {
+        try await commit(offsets, metadata: [:])
+    }
 }
 
 public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {

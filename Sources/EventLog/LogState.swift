@@ -56,6 +56,8 @@ struct ConsumerState {
     var assignment: [Int] = []
     /// Bumped whenever the assignment changes (and positions restart from the committed offsets).
     var generation: Int64 = 0
+    /// The metadata committed with the offsets the generation started from.
+    var startMetadata: [Int: String] = [:]
 }
 
 struct GroupKey: Hashable {
@@ -67,6 +69,7 @@ struct GroupState {
     /// Members in join order; partitions are range-assigned over this order.
     var members: [UInt64] = []
     var committed: [Int: Int64] = [:]
+    var committedMetadata: [Int: String] = [:]
 
     func assignment(of member: UInt64, partitions: Int) -> [Int] {
         guard let index = members.firstIndex(of: member) else { return [] }
@@ -225,6 +228,7 @@ struct LogState {
                 consumer.generation += 1
                 consumer.positions = Dictionary(
                     uniqueKeysWithValues: assignment.map { ($0, groupState.committed[$0] ?? 0) })
+                consumer.startMetadata = groupState.committedMetadata.filter { assignment.contains($0.key) }
             }
         }
 
@@ -267,15 +271,16 @@ struct LogState {
         }
         return PollResult(
             records: records, watermark: watermark, assignment: consumer.assignment, generation: consumer.generation,
-            caughtUp: caughtUp)
+            caughtUp: caughtUp, committedMetadata: consumer.startMetadata)
     }
 
-    mutating func commit(consumer id: UInt64, offsets: [Int: Int64]) throws -> [Signal] {
+    mutating func commit(consumer id: UInt64, offsets: [Int: Int64], metadata: [Int: String] = [:]) throws -> [Signal] {
         guard let consumer = consumers[id] else { throw EventLogError.closed }
         guard let group = consumer.options.group else { return [] }
         let key = GroupKey(topic: consumer.options.topic, group: group)
         for (partition, offset) in offsets {
             groups[key]?.committed[partition] = offset
+            groups[key]?.committedMetadata[partition] = metadata[partition]
         }
         return trim(consumer.options.topic)
     }

@@ -3,6 +3,7 @@ import EmoHTTP
 import EmoStore
 import EventLog
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Metrics
@@ -81,6 +82,7 @@ public struct IngestController: Sendable {
             throw APIError(
                 .unsupportedMediaType, "unsupported_media_type", "send the reactions as Content-Type: application/json")
         }
+        let idempotencyKey = try Self.idempotencyKey(request.headers[values: Self.idempotencyKeyField])
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
             throw Self.tooLarge(configuration.maxBodyBytes)
         }
@@ -123,8 +125,11 @@ public struct IngestController: Sendable {
             }
         }
         do {
-            // One record for the whole request: it is durable all at once or not at all.
-            try await log.append([reactions], to: PipelineTopics.reactions)
+            // One record for the whole request: it is durable all at once or not at all. Keyed by the request's
+            // idempotency key, so that a retry lands on the same partition and the processors count it once.
+            var records = PipelineTopics.reactions.records([reactions])
+            if let idempotencyKey { records[0].key = ByteBuffer(string: idempotencyKey) }
+            try await log.append(records, to: PipelineTopics.reactions.name)
         } catch EventLogError.full {
             refusedFull.increment()
             refusals.refused(code: "overloaded", reason: "the event log is full")
@@ -167,6 +172,23 @@ public struct IngestController: Sendable {
                 "no channel named '\(unknown)': the operator creates channels with `emostream channels add`",
                 extra: ["index": firstUse[unknown] ?? 0, "channel": unknown])
         }
+    }
+
+    static let idempotencyKeyField = HTTPField.Name("Idempotency-Key")!
+    /// Longest idempotency key accepted.
+    public static let maxIdempotencyKeyLength = 128
+
+    /// The request's `Idempotency-Key`: 1-128 visible ASCII characters, at most one such header.
+    static func idempotencyKey(_ values: [String]) throws -> String? {
+        guard let key = values.first else { return nil }
+        guard values.count == 1, (1...maxIdempotencyKeyLength).contains(key.utf8.count),
+            key.utf8.allSatisfy({ (0x21...0x7e).contains($0) })
+        else {
+            throw APIError(
+                .badRequest, "invalid_idempotency_key",
+                "Idempotency-Key must be one header of 1-\(maxIdempotencyKeyLength) visible ASCII characters (a UUID, say)")
+        }
+        return key
     }
 
     static func isJSON(_ contentType: String?) -> Bool {

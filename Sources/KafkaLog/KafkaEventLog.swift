@@ -64,6 +64,9 @@ public final class KafkaEventLog: EventLog, Service {
     let lastHealth = Mutex<(at: ContinuousClock.Instant, health: LogHealth)?>(nil)
     /// The last append's failure, cleared by the next success.
     let appendFailure = Mutex<String?>(nil)
+    /// Asks ``run()`` to look for topics the broker lost (after a failed append), so that no request waits for it.
+    let recreationRequests: AsyncStream<Void>
+    let recreationRequested: AsyncStream<Void>.Continuation
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -79,6 +82,7 @@ public final class KafkaEventLog: EventLog, Service {
         control.linger = configuration.controlLinger
         control.deliveryTimeout = configuration.deliveryTimeout
         self.controlProducer = KafkaProducer(configuration: control, logger: logger)
+        (recreationRequests, recreationRequested) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     public func run() async throws {
@@ -86,7 +90,11 @@ public final class KafkaEventLog: EventLog, Service {
             group.addTask { try await self.reactionProducer.run() }
             group.addTask { try await self.controlProducer.run() }
             group.addTask {
+                for await _ in self.recreationRequests { await self.recreateMissingTopics() }
+            }
+            group.addTask {
                 try? await gracefulShutdown()
+                self.recreationRequested.finish()
                 self.reactionProducer.triggerGracefulShutdown()
                 self.controlProducer.triggerGracefulShutdown()
             }
@@ -152,7 +160,9 @@ public final class KafkaEventLog: EventLog, Service {
             appendFailure.withLock { $0 = nil }
         } catch {
             appendFailure.withLock { $0 = "the last append to \(topic) failed: \(error)" }
-            await recreateMissingTopics()
+            // A broker that lost its topics fails appends until they exist again; a stalled one would hold this
+            // request for the check's own timeout, so the check runs beside it.
+            recreationRequested.yield()
             throw error
         }
         return AppendReceipt(timestamp: now, count: records.count)

@@ -73,17 +73,22 @@ final class KafkaLogConsumer: LogConsumer {
         }
         // A partition not fetched yet is not caught up.
         let caughtUp = owned.allSatisfy { batch.progress[$0]?.isCaughtUp ?? false }
+        var committedMetadata: [Int: String] = [:]
+        for (tp, text) in batch.committedMetadata where tp.topic == topic { committedMetadata[tp.partition] = text }
         return PollResult(
             records: records, watermark: watermark, assignment: assignment, generation: Int64(batch.generation),
-            epoch: consumer.topicID(of: topic), caughtUp: caughtUp)
+            epoch: consumer.topicID(of: topic), caughtUp: caughtUp, committedMetadata: committedMetadata)
     }
 
-    func commit(_ offsets: [Int: Int64]) async throws {
+    func commit(_ offsets: [Int: Int64], metadata: [Int: String]) async throws {
         guard !offsets.isEmpty else { return }
         var kafkaOffsets: [KafkaTopicPartition: Int64] = [:]
+        var kafkaMetadata: [KafkaTopicPartition: String] = [:]
         for (partition, offset) in offsets {
-            kafkaOffsets[KafkaTopicPartition(topic: topic, partition: partition)] = offset
+            let tp = KafkaTopicPartition(topic: topic, partition: partition)
+            kafkaOffsets[tp] = offset
+            kafkaMetadata[tp] = metadata[partition]
         }
-        try await consumer.commit(kafkaOffsets)
+        try await consumer.commit(kafkaOffsets, metadata: kafkaMetadata)
     }
 }

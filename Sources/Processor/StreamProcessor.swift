@@ -39,6 +39,7 @@ public struct StreamProcessor: Service {
     let undecodable: Counter
     let lateReactions: Counter
     let commitFailures: Counter
+    let repeatedRequests: Counter
     let metrics: any MetricsFactory
 
     public init(log: any EventLog, configuration: Configuration, logger: Logger, metrics: any MetricsFactory) {
@@ -54,6 +55,8 @@ public struct StreamProcessor: Service {
         self.undecodable = Counter(label: "emostream_processor_undecodable_total", dimensions: dimensions, factory: metrics)
         self.lateReactions = Counter(label: "emostream_processor_late_reactions_total", dimensions: dimensions, factory: metrics)
         self.commitFailures = Counter(label: "emostream_processor_commit_failures_total", dimensions: dimensions, factory: metrics)
+        self.repeatedRequests = Counter(
+            label: "emostream_processor_repeated_requests_total", dimensions: dimensions, factory: metrics)
     }
 
     public func run() async throws {
@@ -75,16 +78,23 @@ public struct StreamProcessor: Service {
     func handle(
         _ poll: TopicPoll<[Reaction]>, aggregator: inout WindowAggregator, reader: TopicReader<[Reaction]>
     ) async throws {
+        let countFrom = CommitMetadata.countFrom(poll.committedMetadata, epoch: poll.epoch)
         if poll.assignment != aggregator.assignment || poll.generation != aggregator.generation {
-            logger.info("partitions assigned: \(poll.assignment)", metadata: ["generation": "\(poll.generation)"])
+            var metadata: Logger.Metadata = ["generation": "\(poll.generation)"]
+            if !countFrom.isEmpty {
+                // Partitions whose keys of idempotent requests are read back from before the committed counts.
+                metadata["count_from"] = "\(countFrom.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ","))"
+            }
+            logger.info("partitions assigned: \(poll.assignment)", metadata: metadata)
         }
         if let epoch = poll.epoch, let known = aggregator.epoch, epoch != known {
             logger.warning(
                 "the emoji topic was created again (a broker that lost its data): counting it from its start",
                 metadata: ["epoch": "\(epoch)", "previous": "\(known)"])
         }
-        aggregator.assign(poll.assignment, generation: poll.generation, epoch: poll.epoch)
+        aggregator.assign(poll.assignment, generation: poll.generation, epoch: poll.epoch, countFrom: countFrom)
         let lateBefore = aggregator.lateReactions
+        let repeatedBefore = aggregator.repeatedRequests
         var reactions = 0
         for record in poll.records {
             guard let batch = record.value else {
@@ -94,6 +104,7 @@ public struct StreamProcessor: Service {
             }
             aggregator.add(
                 partition: record.partition, offset: record.offset, timestamp: record.timestamp,
+                key: record.key.map { Array($0.readableBytesView) },
                 reactions: batch.lazy.map { (channel: $0.channel, emoji: $0.emoji) })
             reactions += batch.count
         }
@@ -101,13 +112,19 @@ public struct StreamProcessor: Service {
         if aggregator.lateReactions > lateBefore {
             lateReactions.increment(by: aggregator.lateReactions - lateBefore)
         }
+        if aggregator.repeatedRequests > repeatedBefore {
+            repeatedRequests.increment(by: aggregator.repeatedRequests - repeatedBefore)
+        }
         guard let watermark = poll.watermark,
             let report = aggregator.close(upTo: watermark, processor: configuration.name, epoch: poll.epoch)
         else { return }
         try await log.append([report], to: PipelineTopics.windowReports)
         reportsWritten.increment()
         do {
-            try await reader.commit(aggregator.committableOffsets())
+            let commits = aggregator.commits()
+            try await reader.commit(
+                commits.mapValues(\.offset),
+                metadata: commits.compactMapValues { $0.countFrom.map { CommitMetadata.encode(countFrom: $0, epoch: poll.epoch) } })
         } catch {
             // A rebalance took the partitions away meanwhile: their next owner re-reads them from the last commit,
             // and the publisher's ledger counts each offset once whichever report brings it.
@@ -124,5 +141,28 @@ public struct StreamProcessor: Service {
         let now = EpochMillis.now()
         let untilBoundary = window.end(of: now) - now + 1
         return min(.milliseconds(untilBoundary), maxPollWait)
+    }
+}
+
+/// What a processor commits beside an offset that lies before where counting resumes (see
+/// ``WindowAggregator/Commit``): `emostream.count-from=<offset>` and, when the log has one, `;epoch=<topic id>`.
+/// Metadata of another incarnation of the topic (a broker that lost its data) is ignored.
+enum CommitMetadata {
+    static let prefix = "emostream.count-from="
+
+    static func encode(countFrom: Int64, epoch: String?) -> String {
+        prefix + "\(countFrom)" + (epoch.map { ";epoch=\($0)" } ?? "")
+    }
+
+    static func countFrom(_ metadata: [Int: String], epoch: String?) -> [Int: Int64] {
+        var result: [Int: Int64] = [:]
+        for (partition, text) in metadata where text.hasPrefix(prefix) {
+            let fields = text.dropFirst(prefix.count).split(separator: ";", omittingEmptySubsequences: false)
+            guard let first = fields.first, let offset = Int64(first), offset >= 0 else { continue }
+            let committedEpoch = fields.dropFirst().first { $0.hasPrefix("epoch=") }.map { String($0.dropFirst(6)) }
+            if let committedEpoch, committedEpoch != epoch { continue }
+            result[partition] = offset
+        }
+        return result
     }
 }

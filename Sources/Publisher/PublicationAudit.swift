@@ -33,6 +33,8 @@ public struct PublicationAudit: Sendable {
         public var pending: [String: Int64]
         /// Records of the range that do not decode (the processors skip them too).
         public var undecodable: Int
+        /// Requests of the range that repeated an earlier request's idempotency key (counted once, like the processors).
+        public var repeatedRequests: Int = 0
         /// The `emoji` topic incarnation the ledgers belong to.
         public var epoch: String?
     }
@@ -102,16 +104,27 @@ public struct PublicationAudit: Sendable {
         var undecodable = 0
         var firstOffset: [Int: Int64] = [:]
         var next: [Int: Int64] = [:]
+        /// Per partition, the idempotency keys seen: a repeated request counts nothing, as in the processors.
+        var keys: [Int: RequestKeyHistory] = [:]
+        /// Requests within the range that repeated an earlier one's idempotency key.
+        public private(set) var repeated = 0
 
         public init(from start: [Int: Int64], through end: [Int: Int64]) {
             self.start = start
             self.end = end
         }
 
-        /// Adds one record of `partition` at `offset` (nil value: it does not decode).
-        public mutating func add(partition: Int, offset: Int64, reactions: [Reaction]?) {
+        /// Adds one record of `partition` at `offset` (nil value: it does not decode), with its idempotency `key`
+        /// and log `timestamp` when it has one.
+        public mutating func add(
+            partition: Int, offset: Int64, timestamp: EpochMillis = 0, key: [UInt8]? = nil, reactions: [Reaction]?
+        ) {
             if firstOffset[partition] == nil { firstOffset[partition] = offset }
             next[partition] = offset + 1
+            var isRepeat = false
+            if let key {
+                isRepeat = keys[partition, default: RequestKeyHistory()].record(key, offset: offset, timestamp: timestamp)
+            }
             let from = start[partition] ?? 0
             let through = end[partition] ?? 0
             guard offset >= from else { return }
@@ -121,6 +134,10 @@ public struct PublicationAudit: Sendable {
             }
             guard let reactions else {
                 undecodable += 1
+                return
+            }
+            guard !isRepeat else {
+                repeated += 1
                 return
             }
             for reaction in reactions {
@@ -156,7 +173,8 @@ public struct PublicationAudit: Sendable {
         return Report(
             consistent: problems.isEmpty && published == logged, problems: problems, bursts: bursts.bursts,
             from: keyed(bursts.start), through: keyed(bursts.end), published: published, logged: logged,
-            pending: keyed(records.pending), undecodable: records.undecodable, epoch: bursts.epoch)
+            pending: keyed(records.pending), undecodable: records.undecodable, repeatedRequests: records.repeated,
+            epoch: bursts.epoch)
     }
 
     static func keyed(_ values: [Int: Int64]) -> [String: Int64] {
@@ -200,7 +218,9 @@ public struct PublicationAudit: Sendable {
             while !tally.reachedEnd {
                 let poll = try await reader.poll(maxWait: pollWait)
                 for record in poll.records {
-                    tally.add(partition: record.partition, offset: record.offset, reactions: record.value)
+                    tally.add(
+                        partition: record.partition, offset: record.offset, timestamp: record.timestamp,
+                        key: record.key.map { Array($0.readableBytesView) }, reactions: record.value)
                 }
                 if poll.records.isEmpty, poll.caughtUp ?? true { break }
             }

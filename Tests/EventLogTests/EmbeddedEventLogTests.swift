@@ -188,3 +188,25 @@ import Synchronization
         #expect(try await other.poll(maxWait: .zero).assignment == [0, 1])
     }
 }
+
+extension EmbeddedEventLogTests {
+    @Test func metadataCommittedWithAnOffsetReachesThePartitionsNextOwner() async throws {
+        let log = EmbeddedEventLog()
+        try await log.ensureTopic("t", partitions: 2)
+        let a = try log.makeConsumer(ConsumerOptions(topic: "t", group: "g", clientID: "a"))
+        let first = try await a.poll(maxWait: .zero)
+        #expect(first.assignment == [0, 1])
+        #expect(first.committedMetadata.isEmpty)
+        try await a.commit([0: 0, 1: 0], metadata: [1: "count-from=7"])
+        a.close()
+        let b = try log.makeConsumer(ConsumerOptions(topic: "t", group: "g", clientID: "b"))
+        let takeover = try await b.poll(maxWait: .zero)
+        #expect(takeover.assignment == [0, 1])
+        #expect(takeover.committedMetadata == [1: "count-from=7"])
+        // A commit without metadata clears it.
+        try await b.commit([1: 0])
+        b.close()
+        let c = try log.makeConsumer(ConsumerOptions(topic: "t", group: "g", clientID: "c"))
+        #expect(try await c.poll(maxWait: .zero).committedMetadata.isEmpty)
+    }
+}

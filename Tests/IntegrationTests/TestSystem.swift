@@ -252,11 +252,12 @@ struct HTTPResult: Sendable {
 
 func request(
     _ method: HTTPMethod, _ url: String, body: String? = nil, contentType: String? = "application/json",
-    bearer: String? = nil
+    bearer: String? = nil, headers: [(String, String)] = []
 ) async throws -> HTTPResult {
     var request = HTTPClientRequest(url: url)
     request.method = method
     if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
     if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
     if let body { request.body = .bytes(ByteBuffer(string: body)) }
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))

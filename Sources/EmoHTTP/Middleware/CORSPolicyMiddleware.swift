@@ -17,7 +17,7 @@ public struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
     /// - Parameter origins: exact origins, `scheme://host[:port]` as a browser sends them, e.g. `https://emo.example`.
     public init(
         origins: [String], allowMethods: [HTTPRequest.Method] = [.get, .post, .head],
-        allowHeaders: [HTTPField.Name] = [.contentType, .authorization, .init("Last-Event-ID")!],
+        allowHeaders: [HTTPField.Name] = [.contentType, .authorization, .init("Last-Event-ID")!, .init("Idempotency-Key")!],
         maxAge: Duration = .seconds(600)
     ) {
         self.origins = Set(origins.map(Self.normalized).filter { !$0.isEmpty })

@@ -32,6 +32,8 @@ public struct TopicPoll<Value> {
     public var epoch: String? = nil
     /// See ``PollResult/caughtUp``.
     public var caughtUp: Bool? = nil
+    /// See ``PollResult/committedMetadata``.
+    public var committedMetadata: [Int: String] = [:]
 
     /// The well-formed values, in log order.
     public var values: [Value] { records.compactMap(\.value) }
@@ -65,11 +67,11 @@ public struct TopicReader<Value>: Sendable {
         }
         return TopicPoll(
             records: records, watermark: poll.watermark, assignment: poll.assignment, generation: poll.generation,
-            epoch: poll.epoch, caughtUp: poll.caughtUp)
+            epoch: poll.epoch, caughtUp: poll.caughtUp, committedMetadata: poll.committedMetadata)
     }
 
-    public func commit(_ offsets: [Int: Int64]) async throws {
-        try await consumer.commit(offsets)
+    public func commit(_ offsets: [Int: Int64], metadata: [Int: String] = [:]) async throws {
+        try await consumer.commit(offsets, metadata: metadata)
     }
 }
 

@@ -30,6 +30,8 @@ struct ConsumerState {
     private(set) var assignment: [KafkaTopicPartition] = []
     var fetchPositions: [KafkaTopicPartition: Position] = [:]
     var pollPositions: [KafkaTopicPartition: Int64] = [:]
+    /// What was committed with the assignment's offsets (OffsetCommit metadata), as fetched when it was installed.
+    private(set) var committedMetadata: [KafkaTopicPartition: String] = [:]
     var progress: [KafkaTopicPartition: Progress] = [:]
     var buffer = Deque<KafkaConsumerMessage>()
     /// Moving average of fetched bytes per record, to size Fetch requests to the buffer's room.
@@ -54,17 +56,20 @@ struct ConsumerState {
 
     /// The group loop's `positionsResolved` event, installing `positions` if the membership installs the assignment.
     mutating func positionsResolved(
-        _ positions: [KafkaTopicPartition: Position], now: ContinuousClock.Instant
+        _ positions: [KafkaTopicPartition: Position], metadata: [KafkaTopicPartition: String] = [:],
+        now: ContinuousClock.Instant
     ) -> (GroupMembership.Action, assignmentChanged: Bool) {
         let action = membership.positionsResolved(now: now)
-        return (action, followMembership(positions: positions))
+        return (action, followMembership(positions: positions, metadata: metadata))
     }
 
-    private mutating func followMembership(positions: [KafkaTopicPartition: Position]) -> Bool {
+    private mutating func followMembership(
+        positions: [KafkaTopicPartition: Position], metadata: [KafkaTopicPartition: String] = [:]
+    ) -> Bool {
         guard followedAssignment != membership.assignmentEpoch else { return false }
         followedAssignment = membership.assignmentEpoch
         if membership.isStable {
-            install(assignment: membership.assignment, positions: positions)
+            install(assignment: membership.assignment, positions: positions, metadata: metadata)
         } else {
             revoke()
         }
@@ -78,16 +83,21 @@ struct ConsumerState {
         assignment = []
         fetchPositions = [:]
         pollPositions = [:]
+        committedMetadata = [:]
         progress = [:]
         buffer.removeAll()
         bufferedPerPartition = [:]
     }
 
     /// Installs a manual assignment, or the group's (through `positionsResolved`).
-    mutating func install(assignment: [KafkaTopicPartition], positions: [KafkaTopicPartition: Position]) {
+    mutating func install(
+        assignment: [KafkaTopicPartition], positions: [KafkaTopicPartition: Position],
+        metadata: [KafkaTopicPartition: String] = [:]
+    ) {
         revoke()
         self.assignment = assignment.sorted()
         self.fetchPositions = positions
+        self.committedMetadata = metadata
         for (tp, position) in positions {
             if case .known(let offset) = position { pollPositions[tp] = offset }
         }
@@ -118,7 +128,7 @@ struct ConsumerState {
         }
         return KafkaPollBatch(
             messages: messages, assignment: assignment, progress: progressSnapshot(),
-            generation: membership.generation)
+            generation: membership.generation, committedMetadata: committedMetadata)
     }
 
     func progressSnapshot() -> [KafkaTopicPartition: KafkaPartitionProgress] {

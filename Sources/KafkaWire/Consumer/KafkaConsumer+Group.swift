@@ -61,10 +61,12 @@ extension KafkaConsumer {
                 }
             case .fetchOffsets(let coordinator, let assignment):
                 do {
-                    let positions = try await initialPositions(
+                    let (positions, metadata) = try await initialPositions(
                         groupID: groupID, assignment: assignment, coordinator: coordinator)
                     seen = control.version
-                    let (next, changed) = state.withLock { $0.positionsResolved(positions, now: .now) }
+                    let (next, changed) = state.withLock {
+                        $0.positionsResolved(positions, metadata: metadata, now: .now)
+                    }
                     if changed { notifyAll() }
                     action = next
                 } catch {
@@ -208,11 +210,11 @@ extension KafkaConsumer {
         return counts
     }
 
-    /// Committed offsets, else the reset policy.
+    /// Committed offsets (and the metadata committed with them), else the reset policy.
     private func initialPositions(
         groupID: String, assignment: [KafkaTopicPartition], coordinator: KafkaBrokerAddress
-    ) async throws -> [KafkaTopicPartition: ConsumerState.Position] {
-        guard !assignment.isEmpty else { return [:] }
+    ) async throws -> ([KafkaTopicPartition: ConsumerState.Position], metadata: [KafkaTopicPartition: String]) {
+        guard !assignment.isEmpty else { return ([:], [:]) }
         // Positions belong to one incarnation of each topic: learn its current id with them (a topic created again,
         // by a broker that lost its data, has a new id and offsets that start over).
         try await cluster.refreshMetadata(topics: Array(Set(assignment.map(\.topic))))
@@ -223,12 +225,14 @@ extension KafkaConsumer {
             to: coordinator, role: .commit)
         guard response.errorCode == 0 else { throw KafkaError.broker(response.errorCode, "OffsetFetch") }
         var positions: [KafkaTopicPartition: ConsumerState.Position] = [:]
+        var metadata: [KafkaTopicPartition: String] = [:]
         var missing: [KafkaTopicPartition] = []
         for topic in response.topics {
             for p in topic.partitions {
                 let tp = KafkaTopicPartition(topic: topic.name, partition: Int(p.partition))
                 if p.errorCode == 0 && p.committedOffset >= 0 {
                     positions[tp] = .known(p.committedOffset)
+                    if let text = p.metadata, !text.isEmpty { metadata[tp] = text }
                 }
             }
         }
@@ -238,7 +242,7 @@ extension KafkaConsumer {
             let resolved = try await resolveStartPositions(Dictionary(uniqueKeysWithValues: missing.map { ($0, start) }))
             positions.merge(resolved) { a, _ in a }
         }
-        return positions
+        return (positions, metadata)
     }
 
     /// Start positions via ListOffsets: earliest exactly; latest and tail(n) via a probe offset that the first Fetch

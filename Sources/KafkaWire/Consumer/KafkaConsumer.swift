@@ -116,9 +116,13 @@ public final class KafkaConsumer: Service, Sendable {
         }
     }
 
-    /// Commits next-offset-to-read per partition with the current generation and member id. Throws a retriable
+    /// Commits next-offset-to-read per partition with the current generation and member id, and with each offset
+    /// the partition's `metadata` (a short string the group's next owner of the partition reads back from
+    /// ``KafkaPollBatch/committedMetadata``; brokers bound it, 4 KB by default). Throws a retriable
     /// `.rebalanceInProgress` error when the group is rebalancing or a partition is not owned any more.
-    public func commit(_ offsets: [KafkaTopicPartition: Int64]) async throws {
+    public func commit(
+        _ offsets: [KafkaTopicPartition: Int64], metadata: [KafkaTopicPartition: String] = [:]
+    ) async throws {
         guard case .group(let groupID, _) = configuration.subscription else {
             throw KafkaError(.configuration, "commit needs a group subscription")
         }
@@ -131,8 +135,10 @@ public final class KafkaConsumer: Service, Sendable {
             throw KafkaError(
                 .rebalanceInProgress, "cannot commit \(notOwned.sorted()): not assigned to this member any more")
         }
-        var byTopic: [String: [(partition: Int32, offset: Int64)]] = [:]
-        for (tp, offset) in offsets { byTopic[tp.topic, default: []].append((Int32(tp.partition), offset)) }
+        var byTopic: [String: [(partition: Int32, offset: Int64, metadata: String?)]] = [:]
+        for (tp, offset) in offsets {
+            byTopic[tp.topic, default: []].append((Int32(tp.partition), offset, metadata[tp]))
+        }
         let request = OffsetCommitRequest(
             groupID: groupID, generationID: context.generation, memberID: context.memberID,
             groupInstanceID: configuration.groupInstanceID, topics: byTopic.map { (name: $0.key, partitions: $0.value) })

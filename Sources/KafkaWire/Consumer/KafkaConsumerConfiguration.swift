@@ -107,11 +107,16 @@ public struct KafkaPollBatch: Sendable {
     public var progress: [KafkaTopicPartition: KafkaPartitionProgress]
     /// Group generation (-1 for manual assignment).
     public var generation: Int32
+    /// The metadata committed with the offsets this generation started from (see
+    /// ``KafkaConsumer/commit(_:metadata:)``), per assigned partition that has any.
+    public var committedMetadata: [KafkaTopicPartition: String]
 
     public init(
         messages: [KafkaConsumerMessage], assignment: [KafkaTopicPartition],
-        progress: [KafkaTopicPartition: KafkaPartitionProgress], generation: Int32
+        progress: [KafkaTopicPartition: KafkaPartitionProgress], generation: Int32,
+        committedMetadata: [KafkaTopicPartition: String] = [:]
     ) {
+        self.committedMetadata = committedMetadata
         self.messages = messages
         self.assignment = assignment
         self.progress = progress

@@ -8,7 +8,7 @@ struct OffsetCommitRequest: KafkaRequest {
     var generationID: Int32
     var memberID: String
     var groupInstanceID: String? = nil
-    var topics: [(name: String, partitions: [(partition: Int32, offset: Int64)])]
+    var topics: [(name: String, partitions: [(partition: Int32, offset: Int64, metadata: String?)])]
 
     func encode(into writer: inout KafkaWriter, version: Int16) {
         writer.writeCompactString(groupID)
@@ -23,7 +23,7 @@ struct OffsetCommitRequest: KafkaRequest {
                 writer.writeInt32(p.partition)
                 writer.writeInt64(p.offset)
                 writer.writeInt32(-1)  // committed leader epoch
-                writer.writeCompactNullableString(nil)  // metadata
+                writer.writeCompactNullableString(p.metadata)
                 writer.writeEmptyTaggedFields()
             }
             writer.writeEmptyTaggedFields()

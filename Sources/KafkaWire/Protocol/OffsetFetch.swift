@@ -23,6 +23,8 @@ struct OffsetFetchRequest: KafkaRequest {
     struct PartitionResponse: Sendable {
         var partition: Int32
         var committedOffset: Int64
+        /// What the committer stored with the offset (nil: nothing).
+        var metadata: String?
         var errorCode: Int16
     }
 
@@ -39,10 +41,10 @@ struct OffsetFetchRequest: KafkaRequest {
                 let index = try p.readInt32()
                 let offset = try p.readInt64()
                 _ = try p.readInt32()  // leader epoch
-                _ = try p.readCompactNullableString()  // metadata
+                let metadata = try p.readCompactNullableString()
                 let error = try p.readInt16()
                 try p.skipTaggedFields()
-                return PartitionResponse(partition: index, committedOffset: offset, errorCode: error)
+                return PartitionResponse(partition: index, committedOffset: offset, metadata: metadata, errorCode: error)
             }
             try r.skipTaggedFields()
             return (name, parts)
