@@ -89,7 +89,7 @@ let package = Package(
         .target(
             name: "KafkaLog",
             dependencies: [
-                "EventLog", "KafkaWire",
+                "EmoCore", "EventLog", "KafkaWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -118,6 +118,7 @@ let package = Package(
         .target(
             name: "EmoStore",
             dependencies: [
+                "EmoCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import EmoCore
 import EventLog
 import KafkaWire
 import Logging
@@ -279,15 +280,26 @@ func unavailableOnKafkaError<T: Sendable>(_ body: @Sendable () async throws -> T
     }
 }
 
-/// `body`'s result, or an error once `limit` has passed.
+/// `body`'s result, or an error once `limit` has passed — then at once: a request to a broker that stopped answering
+/// cannot be interrupted, so `body` runs on in its own task, bounded by the client's request timeout, and its late
+/// result is dropped (a probe of a frozen broker answers within `limit`, not a request timeout later).
 func withProbeTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw EventLogError.unavailable("no answer within \(limit)")
+    let first = FirstResult<T>()
+    let work = Task {
+        do {
+            first.resolve(.success(try await body()))
+        } catch {
+            first.resolve(.failure(error))
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
+    let timer = Task {
+        if (try? await Task.sleep(for: limit)) != nil {
+            first.resolve(.failure(EventLogError.unavailable("no answer within \(limit)")))
+        }
+    }
+    defer {
+        timer.cancel()
+        work.cancel()
+    }
+    return try await first.wait()
 }

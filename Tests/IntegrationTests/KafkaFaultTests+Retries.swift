@@ -53,6 +53,12 @@ extension KafkaFaultTests {
         let refusedAfter = ContinuousClock.now - stalled
         #expect(refused.status == 503, "\(refused.text)")
         #expect(refused.text.contains("log_unavailable"), "\(refused.text)")
+        // Meanwhile /healthz says the log is unavailable, promptly (its probe gives the broker 2 s).
+        let probed = ContinuousClock.now
+        let health = try await request(.GET, fleet.ingest[0] + "/healthz", contentType: nil)
+        let healthAfter = ContinuousClock.now - probed
+        #expect(health.status == 503, "\(health.text)")
+        #expect(healthAfter < .seconds(10), "a frozen broker held /healthz \(healthAfter)")
         broker.signal(SIGCONT)
         let survivingIngest = fleet.ingest[1]
         let retries = try await withTimeout(seconds: 60) {
@@ -93,7 +99,7 @@ extension KafkaFaultTests {
         reliabilityRow(
             "ingest + processor",
             "requests retried with their Idempotency-Key: after a 202, after a 503 from a stalled broker (delivery timeout 2 s), and after kill -9 of the processor holding their partition",
-            "503 log_unavailable after \(seconds(refusedAfter)); \(retries) retries until 202; survivor took the partition over "
+            "503 log_unavailable after \(seconds(refusedAfter)), /healthz 503 in \(seconds(healthAfter)); \(retries) retries until 202; survivor took the partition over "
                 + "\(seconds(takenOver)) after the kill; posted 3 × 4 😀 + \(retries + 2) × 3 🔥, counted 4 😀 + 3 🔥 (exact); "
                 + "the audit found \(repeated) repeated requests in the log and agrees")
     }

@@ -1,3 +1,4 @@
+import EmoCore
 import Foundation
 import Logging
 import PostgresNIO

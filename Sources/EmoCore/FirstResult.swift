@@ -1,13 +1,13 @@
 import Synchronization
 
-/// The first result of several racing tasks, handed to one waiting caller: used by
-/// ``PostgresEmoStore/withinDeadline(_:)`` to answer as soon as an operation or its deadline ends, without waiting for
-/// an operation that cannot be interrupted (a query blocked on a lock, or sent to a server that stopped answering,
-/// runs on in its own task and gives its connection back when it ends).
+/// The first result of several racing tasks, handed to one waiting caller: used to answer as soon as an operation or
+/// its deadline ends, without waiting for an operation that cannot be interrupted (a PostgreSQL query blocked on a
+/// lock, a Kafka request to a broker that stopped answering: it runs on in its own task, bounded by its own timeout,
+/// and its late result is dropped).
 ///
 /// A lock-protected state machine: ``resolve(_:)`` may come before or after ``wait()`` has installed its
 /// continuation; only the first result counts and the continuation is resumed exactly once, outside the lock.
-final class FirstResult<T: Sendable>: Sendable {
+public final class FirstResult<T: Sendable>: Sendable {
     private enum State {
         case pending
         case waiting(CheckedContinuation<T, any Error>)
@@ -17,8 +17,10 @@ final class FirstResult<T: Sendable>: Sendable {
 
     private let state = Mutex(State.pending)
 
+    public init() {}
+
     /// Offers `result`, which is dropped unless it is the first.
-    func resolve(_ result: Result<T, any Error>) {
+    public func resolve(_ result: Result<T, any Error>) {
         let continuation: CheckedContinuation<T, any Error>? = self.state.withLock { state in
             switch state {
             case .pending:
@@ -35,7 +37,7 @@ final class FirstResult<T: Sendable>: Sendable {
     }
 
     /// Waits for the first result; a cancelled caller gets `CancellationError` at once.
-    func wait() async throws -> T {
+    public func wait() async throws -> T {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let early: Result<T, any Error>? = self.state.withLock { state in
