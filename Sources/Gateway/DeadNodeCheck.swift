@@ -7,7 +7,7 @@ import NIOPosix
 import Synchronization
 
 /// For a viewer that reconnects naming the ticket of the stream it lost (`"replaces"` in `POST /api/connect`):
-/// is that ticket's node down? If it does not answer a probe (``probe(_:timeout:)``), it is marked unreachable at once
+/// is that ticket's node down? If it does not answer a probe (``NodeProbe/problem(_:timeout:)``), it is marked unreachable at once
 /// (``PlacementStore/markNodeUnreachable(node:)``), so the viewer's old session no longer counts against its tier and
 /// it is placed again instead of being told `tier_limit` — ``NodeProber`` would mark the node only after two failed
 /// probes a second apart. Nothing is freed on a client's word: only a failed probe of a registered node does it.
@@ -40,7 +40,7 @@ public final class DeadNodeCheck: Sendable {
         self.marked = Counter(label: "emostream_gateway_nodes_marked_unreachable_on_reconnect_total", factory: metrics)
     }
 
-    /// Whether node `name` is down: not registered, not live, or (now marked unreachable) not answering a TCP connect.
+    /// Whether node `name` is down: not registered, not live, or (now marked unreachable) not answering a probe.
     public func isDown(_ name: String) async -> Bool {
         let now = ContinuousClock.now
         let probe: Task<Bool, Never> = entries.withLock { entries in
@@ -54,47 +54,6 @@ public final class DeadNodeCheck: Sendable {
         return await probe.value
     }
 
-    /// nil when the node answers: over plain HTTP, the first bytes of an answer to `GET /healthz` within `timeout`
-    /// (the kernel of a process being killed can still accept a TCP connection on its listening socket for a moment,
-    /// just when its viewers see their streams end and reconnect, so a connect alone would pass it as alive); over
-    /// TLS, a TCP connection (``NodeProber/probe(_:timeout:)``).
-    static func probe(_ url: String, timeout: Duration) async -> String? {
-        guard let components = URLComponents(string: url), let host = components.host else { return "no host in \(url)" }
-        guard components.scheme == "http" || components.scheme == "ws" else {
-            return await NodeProber.probe(url, timeout: timeout)
-        }
-        let port = components.port ?? 80
-        do {
-            return try await withThrowingTaskGroup(of: String?.self) { group in
-                group.addTask {
-                    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                        .connectTimeout(TimeAmount(timeout))
-                        .connect(host: host, port: port) { channel in
-                            channel.eventLoop.makeCompletedFuture {
-                                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                            }
-                        }
-                    return try await channel.executeThenClose { inbound, outbound in
-                        try await outbound.write(
-                            ByteBuffer(string: "GET /healthz HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"))
-                        for try await chunk in inbound where chunk.readableBytes > 0 {
-                            return nil
-                        }
-                        return "closed the connection without answering"
-                    }
-                }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return "no answer within \(timeout)"
-                }
-                defer { group.cancelAll() }
-                return try await group.next() ?? "no answer"
-            }
-        } catch {
-            return "\(error)"
-        }
-    }
-
     private func probeAndMark(_ name: String) async -> Bool {
         defer { entries.withLock { $0[name]?.finishedAt = .now } }
         let node: NodeStatus?
@@ -105,7 +64,7 @@ public final class DeadNodeCheck: Sendable {
             return false
         }
         guard let node, node.isLive else { return true }
-        guard let problem = await Self.probe(node.sseURL, timeout: timeout) else { return false }
+        guard let problem = await NodeProbe.problem(node.sseURL, timeout: timeout) else { return false }
         do {
             try await store.markNodeUnreachable(node: name)
             marked.increment()

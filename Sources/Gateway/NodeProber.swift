@@ -8,15 +8,16 @@ import NIOPosix
 import ServiceLifecycle
 
 /// Stops placement on a node as soon as the gateway cannot reach it, instead of after the node TTL: every
-/// `interval` it opens a TCP connection to each live node's listener, and a node that refuses or does not answer
-/// within `timeout` `failuresToMark` times in a row is marked unreachable in the store
+/// `interval` it asks each live node's `/healthz` (``NodeProbe/problem(_:timeout:)``: a TCP connect over TLS), and a
+/// node that refuses, is frozen or does not answer within `timeout` `failuresToMark` times in a row is marked
+/// unreachable in the store
 /// (``PlacementStore/markNodeUnreachable(node:)``). From then on it gets no viewers, and its sessions no longer count
 /// against their users' tier limits, so viewers of a killed node are placed again at once. A node that was only
 /// slow comes back with its next heartbeat.
 public struct NodeProber: Service {
     public struct Configuration: Sendable {
         public var interval: Duration = .seconds(1)
-        public var timeout: Duration = .milliseconds(500)
+        public var timeout: Duration = .seconds(1)
         public var failuresToMark = 2
 
         public init() {}
@@ -51,7 +52,7 @@ public struct NodeProber: Service {
             }
             let results = await withTaskGroup(of: (String, String?).self) { group in
                 for node in live {
-                    group.addTask { (node.name, await Self.probe(node.sseURL, timeout: configuration.timeout)) }
+                    group.addTask { (node.name, await NodeProbe.problem(node.sseURL, timeout: configuration.timeout)) }
                 }
                 var results: [(String, String?)] = []
                 for await result in group { results.append(result) }
@@ -77,21 +78,6 @@ public struct NodeProber: Service {
                     logger.warning("could not mark a node unreachable", metadata: ["node": "\(name)", "error": "\(error)"])
                 }
             }
-        }
-    }
-
-    /// nil when a TCP connection to the URL's host and port opens within `timeout`, else what went wrong.
-    static func probe(_ url: String, timeout: Duration) async -> String? {
-        guard let components = URLComponents(string: url), let host = components.host else { return "no host in \(url)" }
-        let port = components.port ?? (components.scheme == "https" || components.scheme == "wss" ? 443 : 80)
-        do {
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(TimeAmount(timeout))
-                .connect(host: host, port: port).get()
-            try? await channel.close()
-            return nil
-        } catch {
-            return "\(error)"
         }
     }
 }

@@ -360,6 +360,11 @@ final class RoleProcess: Sendable {
             process.waitUntilExit()
         }
     }
+
+    /// Sends `signal` (SIGSTOP, SIGCONT…) to the process.
+    func signal(_ signal: Int32) {
+        if process.isRunning { Foundation.kill(process.processIdentifier, signal) }
+    }
 }
 
 /// The lines a process has written so far.
