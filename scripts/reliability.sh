@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 rows=$(mktemp)
 trap 'rm -f "$rows"' EXIT
 swift build --build-tests
-EMOSTREAM_RELIABILITY_ROWS="$rows" bash scripts/with-postgres.sh bash scripts/with-kafka.sh \
-    swift test --skip-build --disable-xctest --filter 'KafkaFaultTests|KafkaFleetTests|ListenerLimitsTests|FleetTests|MemoryBoundsTests'
+# The suites that measure the machine's pace run alone, after the fleets (as in scripts/test.sh).
+for suites in 'KafkaFaultTests|KafkaFleetTests|FleetTests' 'ListenerLimitsTests|MemoryBoundsTests'; do
+    EMOSTREAM_RELIABILITY_ROWS="$rows" bash scripts/with-postgres.sh bash scripts/with-kafka.sh \
+        swift test --skip-build --disable-xctest --filter "$suites"
+done
 EMOSTREAM_RELIABILITY_ROWS="$rows" bash scripts/with-postgres.sh python3 bench/storm.py --binary .build/debug/emostream \
     --viewers 2000 --check
 {

@@ -19,8 +19,18 @@ log "building (debug) with tests"
 swift build --build-tests
 
 log "running the tests (against a throwaway PostgreSQL server and a throwaway Kafka-protocol broker)"
-# Swift Testing only: the package has no XCTest cases.
-bash scripts/with-postgres.sh bash scripts/with-kafka.sh swift test --skip-build --disable-xctest "$@"
+# Swift Testing only: the package has no XCTest cases. Suites run in parallel, except the ones that measure the
+# machine's own pace (a connection rate, what a stalled socket's buffers absorb): they run after the rest, alone,
+# where the process fleets of the fault tests cannot slow them down.
+TIMING_SUITES='ListenerLimitsTests|MemoryBoundsTests'
+run_tests() { bash scripts/with-postgres.sh bash scripts/with-kafka.sh swift test --skip-build --disable-xctest "$@"; }
+if [ "$#" -gt 0 ]; then
+    run_tests "$@"
+else
+    run_tests --skip "$TIMING_SUITES"
+    log "running the suites that measure the machine's pace, alone"
+    run_tests --filter "$TIMING_SUITES"
+fi
 [ "${EMOSTREAM_SKIP_FUZZ:-0}" = 1 ] || bash scripts/fuzz.sh  # libFuzzer on the decoders, bounded (scripts/fuzz.sh)
 
 [ "${EMOSTREAM_SKIP_STORM:-0}" = 1 ] || {

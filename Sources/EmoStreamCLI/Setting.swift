@@ -30,6 +30,7 @@ enum Setting: String, CaseIterable, Sendable {
     case partitions = "EMOSTREAM_PARTITIONS"
     case ringSize = "EMOSTREAM_RING_SIZE"
     case viewerBuffer = "EMOSTREAM_VIEWER_BUFFER"
+    case viewerStallTimeout = "EMOSTREAM_VIEWER_STALL_TIMEOUT"
     case maxBody = "EMOSTREAM_MAX_BODY"
     case userRate = "EMOSTREAM_USER_RATE"
     case metricsTopChannels = "EMOSTREAM_METRICS_TOP_CHANNELS"

@@ -40,6 +40,9 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: Setting.viewerBuffer.help("Bursts buffered per viewer before its oldest are dropped"))
     var viewerBuffer: Int = Setting.viewerBuffer.value(defaults.nodes.hub.viewerBuffer)
 
+    @Option(help: Setting.viewerStallTimeout.help("How long a viewer may keep its buffer full (bursts dropped) before it is disconnected"))
+    var viewerStallTimeout: DurationArgument = Setting.viewerStallTimeout.value(DurationArgument(defaults.nodes.hub.stallTimeout))
+
     @OptionGroup var ingest: IngestOptions
 
     @Option(help: Setting.metricsTopChannels.help("Busiest channels with their own label in /metrics; the rest are channel=\"other\""))
@@ -69,6 +72,9 @@ struct UpCommand: AsyncParsableCommand {
         guard ringSize >= 1, viewerBuffer >= 1 else {
             throw ValidationError("--ring-size and --viewer-buffer must be positive")
         }
+        guard viewerStallTimeout.milliseconds >= 100 else {
+            throw ValidationError("--viewer-stall-timeout must be at least 100ms")
+        }
     }
 
     func run() async throws {
@@ -81,6 +87,7 @@ struct UpCommand: AsyncParsableCommand {
         configuration.nodes.capacity = nodeCapacity
         configuration.nodes.hub.ringCapacity = ringSize
         configuration.nodes.hub.viewerBuffer = viewerBuffer
+        configuration.nodes.hub.stallTimeout = viewerStallTimeout.duration
         configuration.dataDirectory = dataDir
         configuration.processor.window = WindowSpec(lengthMillis: window.milliseconds)
         configuration.publisher.scaleDown = scale.scaleDown

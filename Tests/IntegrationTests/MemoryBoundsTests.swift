@@ -66,7 +66,9 @@ import Testing
     }
 
     @Test func aViewerThatStopsReadingFor200BurstsCostsABoundedBuffer() async throws {
-        let (up, api) = try await Self.startUp(["--window", "50ms", "--viewer-buffer", "8"])
+        // The stall timeout outlasts the 200 bursts however slow the machine: a stalled viewer disconnected midway
+        // would stop counting drops (each round takes ~60-100 ms, so the default 10 s cut it after ~105-170 bursts).
+        let (up, api) = try await Self.startUp(["--window", "50ms", "--viewer-buffer", "8", "--viewer-stall-timeout", "120s"])
         defer { up.kill() }
         let (stalled, fast, fastTask) = try await StalledWebSocket.beside(try await Account.make(api))
         defer { stalled.close() }
