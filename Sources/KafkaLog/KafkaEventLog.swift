@@ -74,12 +74,21 @@ public final class KafkaEventLog: EventLog, Service {
         self.logger = logger
         let client = KafkaClientConfiguration(bootstrapServers: configuration.brokers, clientID: configuration.clientID)
         self.admin = KafkaAdminClient(configuration: client, logger: logger)
-        var reactions = KafkaProducerConfiguration(client: client)
+        // As Kafka's producer requires (delivery.timeout.ms >= linger.ms + request.timeout.ms): a request in flight
+        // is awaited no longer than its records' delivery timeout leaves, so a broker that stalls gets the append
+        // failed (ingest's 503) within the delivery timeout, not a request timeout later.
+        func producerClient(linger: Duration) -> KafkaClientConfiguration {
+            var producerClient = client
+            producerClient.requestTimeout = max(
+                .milliseconds(100), min(client.requestTimeout, configuration.deliveryTimeout - linger))
+            return producerClient
+        }
+        var reactions = KafkaProducerConfiguration(client: producerClient(linger: configuration.reactionLinger))
         reactions.linger = configuration.reactionLinger
         reactions.deliveryTimeout = configuration.deliveryTimeout
         reactions.batchSizeBytes = 256 * 1024
         self.reactionProducer = KafkaProducer(configuration: reactions, logger: logger)
-        var control = KafkaProducerConfiguration(client: client)
+        var control = KafkaProducerConfiguration(client: producerClient(linger: configuration.controlLinger))
         control.linger = configuration.controlLinger
         control.deliveryTimeout = configuration.deliveryTimeout
         self.controlProducer = KafkaProducer(configuration: control, logger: logger)

@@ -218,16 +218,10 @@ public final class KafkaProducer: Service, Sendable {
         let produce = ProduceRequest(
             timeoutMs: configuration.client.requestTimeout.kafkaMillis32,
             topics: topics.map { (name: $0.key, partitions: $0.value) })
-        // The answer is awaited no longer than the oldest record's delivery timeout allows (the broker may have
-        // stalled): its caller is then told it failed within that timeout, not a request timeout later.
-        let oldest = request.batches.lazy.flatMap(\.records).map(\.enqueuedAt).min()
-        let timeout = oldest.map { enqueuedAt in
-            min(configuration.client.requestTimeout, max(.milliseconds(1), enqueuedAt.advanced(by: configuration.deliveryTimeout) - .now))
-        }
         var results: [KafkaTopicPartition: ProduceRequest.PartitionResponse] = [:]
         var requestError: KafkaError?
         do {
-            let response = try await cluster.send(produce, to: request.address, role: .produce, timeout: timeout)
+            let response = try await cluster.send(produce, to: request.address, role: .produce)
             for topic in response.topics {
                 for p in topic.partitions {
                     results[KafkaTopicPartition(topic: topic.name, partition: Int(p.partition))] = p
