@@ -40,6 +40,7 @@ public struct StreamProcessor: Service {
     let lateReactions: Counter
     let commitFailures: Counter
     let repeatedRequests: Counter
+    let evictedKeys: Counter
     let metrics: any MetricsFactory
 
     public init(log: any EventLog, configuration: Configuration, logger: Logger, metrics: any MetricsFactory) {
@@ -57,6 +58,8 @@ public struct StreamProcessor: Service {
         self.commitFailures = Counter(label: "emostream_processor_commit_failures_total", dimensions: dimensions, factory: metrics)
         self.repeatedRequests = Counter(
             label: "emostream_processor_repeated_requests_total", dimensions: dimensions, factory: metrics)
+        self.evictedKeys = Counter(
+            label: "emostream_processor_idempotency_keys_evicted_total", dimensions: dimensions, factory: metrics)
     }
 
     public func run() async throws {
@@ -95,6 +98,7 @@ public struct StreamProcessor: Service {
         aggregator.assign(poll.assignment, generation: poll.generation, epoch: poll.epoch, countFrom: countFrom)
         let lateBefore = aggregator.lateReactions
         let repeatedBefore = aggregator.repeatedRequests
+        let evictedBefore = aggregator.evictedKeys
         var reactions = 0
         for record in poll.records {
             guard let batch = record.value else {
@@ -114,6 +118,13 @@ public struct StreamProcessor: Service {
         }
         if aggregator.repeatedRequests > repeatedBefore {
             repeatedRequests.increment(by: aggregator.repeatedRequests - repeatedBefore)
+        }
+        if aggregator.evictedKeys > evictedBefore {
+            // A full history forgot keys still within the window: a retry of one of them would count again.
+            evictedKeys.increment(by: aggregator.evictedKeys - evictedBefore)
+            logger.warning(
+                "idempotency keys forgotten before their window ended (the history of a partition is full)",
+                metadata: ["evicted": "\(aggregator.evictedKeys - evictedBefore)"])
         }
         guard let watermark = poll.watermark,
             let report = aggregator.close(upTo: watermark, processor: configuration.name, epoch: poll.epoch)
