@@ -348,7 +348,7 @@ final class RoleProcess: Sendable {
     func terminate() {
         if process.isRunning {
             process.terminate()
-            process.waitUntilExit()
+            process.waitForExit()
         }
     }
 
@@ -357,7 +357,7 @@ final class RoleProcess: Sendable {
     func kill() {
         if process.isRunning {
             Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
         }
     }
 
@@ -370,4 +370,14 @@ final class RoleProcess: Sendable {
 /// The lines a process has written so far.
 final class OutputLines: Sendable {
     let lines = Mutex<[String]>([])
+}
+
+extension Process {
+    /// Blocks until the process has exited, without `waitUntilExit()`: that runs a `RunLoop` on the calling thread (a
+    /// Swift concurrency thread here), and with many child processes ending at once libdispatch crashed in
+    /// `_dispatch_event_loop_drain` beside it (a clean-clone CI run, in `RoleProcess.kill()`). Foundation sets
+    /// `isRunning` from its own exit monitor; the processes waited for have been signalled or are about to end.
+    func waitForExit() {
+        while isRunning { usleep(5_000) }
+    }
 }

@@ -136,7 +136,7 @@ func runAudit(environment: [String: String]) throws -> (status: Int32, output: S
     process.standardError = FileHandle.nullDevice
     try process.run()
     let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    process.waitForExit()
     let report = try? JSONDecoder().decode(PublicationAudit.Report.self, from: output)
     return (process.terminationStatus, String(decoding: output, as: UTF8.self), report)
 }

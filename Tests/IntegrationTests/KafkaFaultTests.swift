@@ -331,7 +331,7 @@ final class TestBrokerProcess: Sendable {
         if process.isRunning {
             Foundation.kill(process.processIdentifier, SIGCONT)
             Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
         }
     }
 }

@@ -58,7 +58,7 @@ final class OwnPostgres: Sendable {
     /// Stops the server as an operator's restart does (fast shutdown: clients are disconnected).
     func stop() throws {
         try Self.run(Self.binaries! + "/pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"])
-        server.withLock { $0 }?.waitUntilExit()
+        server.withLock { $0 }?.waitForExit()
     }
 
     /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server and every backend it forked, as a hung host or a paused VM
@@ -96,7 +96,7 @@ final class OwnPostgres: Sendable {
         if let process = server.withLock({ $0 }), process.isRunning {
             try? signalAll(SIGCONT)
             try? Self.run(Self.binaries! + "/pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
-            process.waitUntilExit()
+            process.waitForExit()
         }
         try? FileManager.default.removeItem(atPath: directory)
     }
@@ -123,7 +123,7 @@ final class OwnPostgres: Sendable {
         process.standardError = pipe
         try process.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        process.waitForExit()
         guard process.terminationStatus == 0 else {
             throw Failed(description: "\(tool) \(arguments.joined(separator: " ")) failed: \(output)")
         }
