@@ -17,7 +17,6 @@ public struct RequestKeyHistory: Sendable {
     /// Entries kept per partition at most.
     public static let defaultCapacity = 250_000
 
-    public var horizonMillis: EpochMillis { Self.horizonMillis }
     public let capacity: Int
 
     struct Entry: Sendable {

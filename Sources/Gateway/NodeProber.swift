@@ -3,8 +3,6 @@ import EmoStore
 import Foundation
 import Logging
 import Metrics
-import NIOCore
-import NIOPosix
 import ServiceLifecycle
 
 /// Stops placement on a node as soon as the gateway cannot reach it, instead of after the node TTL: every
