@@ -1,4 +1,4 @@
-/// Persistent state of EmoStream: accounts, cluster nodes and viewer sessions (leases), and channels.
+/// Persistent state of EmoStream: accounts, cluster nodes and viewer sessions, and channels.
 ///
 /// Two implementations share these semantics: ``SQLiteEmoStore`` (one file, the embedded default) and
 /// ``PostgresEmoStore`` (shared by a fleet of gateway and node processes).

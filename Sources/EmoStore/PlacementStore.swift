@@ -1,10 +1,11 @@
 import Foundation
 
-/// The node registry and viewer sessions (leases): where viewers are placed and what they hold (see ``EmoStore``).
+/// The node registry and viewer sessions: where viewers are placed and what they hold (see ``EmoStore``).
 ///
 /// A session is *live* at `now` when its node is live (heartbeat within `nodeTTL`) and either
 /// - it is `reserved` and its ticket has not expired (`ticketExpiresAt > now`), or
-/// - it is `active` and its lease was renewed within `nodeTTL` (by activation or a node heartbeat).
+/// - it is `active` (its node holds the viewer's stream; the node releases it when the stream ends, and a node that
+///   dies, is found unreachable or registers again takes all its sessions with it).
 ///
 /// Sessions that are not live never count against a tier or a node's capacity, whether or not
 /// ``sweepExpired(now:nodeTTL:)`` has deleted them yet, so no path leaks a slot.
@@ -15,7 +16,7 @@ public protocol PlacementStore: Sendable {
     /// freshly started process holds no viewers. Use ``heartbeat(node:now:)`` to stay live afterwards.
     /// Throws ``EmoStoreError/invalidArgument(_:)`` for a negative capacity (0 is allowed: a node that takes no viewers).
     func registerNode(name: String, wsURL: String, sseURL: String, capacity: Int, now: Date) async throws
-    /// Renews the node's liveness and the leases of its active sessions.
+    /// Renews the node's liveness, and with it that of its active sessions (one row, however many viewers it holds).
     /// Returns `false` when the node is not registered (the caller should register again).
     @discardableResult
     func heartbeat(node: String, now: Date) async throws -> Bool
@@ -39,11 +40,11 @@ public protocol PlacementStore: Sendable {
     func activateSession(id: String, node: String, now: Date) async throws -> Bool
     /// Frees the session's slot. Returns `false` when there was no such session.
     func releaseSession(id: String) async throws -> Bool
-    /// Deletes sessions that are no longer live: reserved ones past their ticket expiry, active ones whose
-    /// lease lapsed, and every session on a node whose heartbeat is older than `nodeTTL`.
+    /// Deletes sessions that are no longer live: reserved ones past their ticket expiry, and every session on a node
+    /// whose heartbeat is older than `nodeTTL`.
     /// Returns the number of deleted sessions.
     func sweepExpired(now: Date, nodeTTL: Duration) async throws -> Int
-    /// Live sessions (reserved with an unexpired ticket, or active with a fresh lease, on a live node) per tier.
+    /// Live sessions (reserved with an unexpired ticket, or active, on a live node) per tier.
     func sessionsByTier(now: Date, nodeTTL: Duration) async throws -> [Tier: Int]
     /// Moves a session to another channel (a viewer switched). Returns `false` when there is no such session.
     @discardableResult

@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Registers cluster nodes in the store once they listen, and renews their liveness (and the leases of their
+/// Registers cluster nodes in the store once they listen, and renews their liveness (and with it that of their
 /// viewers' sessions) every `interval`. A node that stops heartbeating is no longer given viewers, and its
 /// sessions are freed once the node TTL passes.
 public final class NodeHeartbeat: Service {

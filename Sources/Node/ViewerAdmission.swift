@@ -108,7 +108,7 @@ public struct TicketAdmission: ViewerAdmission {
         do {
             _ = try await store.releaseSession(id: ticket.sessionID)
         } catch {
-            // The lease expires on its own once the node stops renewing it.
+            // The session keeps its slot until this node stops heartbeating or registers again.
             logger.warning("could not release a viewer session", metadata: ["session": "\(ticket.sessionID)", "error": "\(error)"])
         }
     }

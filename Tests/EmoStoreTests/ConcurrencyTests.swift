@@ -36,6 +36,62 @@ struct ConcurrencyTests {
         }
     }
 
+    /// Reservations made together (one batch of the PostgreSQL store) each get their own outcome: an unknown user, a
+    /// user over its limit and users with room, in one burst through one store object.
+    @Test(arguments: Backend.allCases)
+    func parallelConnectsOfDifferentUsersEachGetTheirOwnOutcome(_ backend: Backend) async throws {
+        try await TestStores.with(backend) { stores in
+            try await stores[0].registerNodes([("n1", 4), ("n2", 4)], now: t0)
+            _ = try await stores[0].createUser(name: "solo", passwordHash: "h", tier: .three, now: t0)
+            for index in 0..<3 {
+                _ = try await stores[0].createUser(name: "fan\(index)", passwordHash: "h", tier: .one, now: t0)
+            }
+            let requests = ["ghost"] + Array(repeating: "solo", count: 4) + (0..<3).flatMap { Array(repeating: "fan\($0)", count: 3) }
+            let outcomes = try await withThrowingTaskGroup(of: (String, ReservationOutcome).self) { group in
+                for user in requests {
+                    group.addTask { (user, try await stores[0].reserve(user, at: self.t0)) }
+                }
+                var outcomes: [(String, ReservationOutcome)] = []
+                for try await outcome in group { outcomes.append(outcome) }
+                return outcomes
+            }
+            #expect(outcomes.filter { $0.0 == "ghost" }.map(\.1) == [.unknownUser])
+            let solo = outcomes.filter { $0.0 == "solo" }.map(\.1)
+            #expect(solo.compactMap(\.sessionID).count == 1)
+            #expect(solo.filter { $0 == .tierLimit(limit: 1) }.count == 3)
+            // 8 slots: solo's 1 and 7 of the fans' 9 connects (tier 1 allows each of them all 3).
+            let fans = outcomes.filter { $0.0.hasPrefix("fan") }.map(\.1)
+            #expect(fans.compactMap(\.sessionID).count == 7)
+            #expect(fans.filter { $0 == .noCapacity }.count == 2)
+            #expect(Set(outcomes.compactMap(\.1.sessionID)).count == 8)
+            #expect(try await stores[0].nodes(now: t0, nodeTTL: .seconds(10)).map(\.viewers) == [4, 4])
+        }
+    }
+
+    /// A ticket presented many times at once (through several store objects) is activated exactly once.
+    @Test(arguments: Backend.allCases)
+    func aTicketPresentedManyTimesAtOnceIsActivatedOnce(_ backend: Backend) async throws {
+        try await TestStores.with(backend, instances: 3) { stores in
+            try await stores[0].registerNodes([("n1", 100)], now: t0)
+            _ = try await stores[0].createUser(name: "viewer", passwordHash: "h", tier: .one, now: t0)
+            let tickets = try await reserveInParallel(Array(repeating: "viewer", count: 5), stores: stores, at: t0).compactMap(\.sessionID)
+            #expect(tickets.count == 5)
+            let activated = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+                for (index, ticket) in (tickets + tickets + tickets + tickets).enumerated() {
+                    let store = stores[index % stores.count]
+                    group.addTask { (ticket, try await store.activateSession(id: ticket, node: "n1", now: self.t0)) }
+                }
+                var activated: [(String, Bool)] = []
+                for try await result in group { activated.append(result) }
+                return activated
+            }
+            for ticket in tickets {
+                #expect(activated.filter { $0.0 == ticket && $0.1 }.count == 1)
+            }
+            #expect(activated.filter(\.1).count == 5)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func releasingOneSessionFreesExactlyOneSlot(_ backend: Backend) async throws {
         try await TestStores.with(backend, instances: 3) { stores in

@@ -69,17 +69,9 @@ extension PostgresEmoStore {
     @discardableResult
     public func heartbeat(node: String, now: Date) async throws -> Bool {
         let now = now.emoTruncated
-        return try await self.withTransaction { connection in
-            let rows = try await self.answered(connection.query(
-                "UPDATE nodes SET last_heartbeat = \(now) WHERE name = \(node) RETURNING name", logger: self.logger
-            )).collect()
-            guard !rows.isEmpty else { return false }
-            try await self.answered(connection.query(
-                "UPDATE sessions SET lease_renewed_at = \(now) WHERE node_name = \(node) AND state = 'active'",
-                logger: self.logger
-            ))
-            return true
-        }
+        return !(try await self.query(
+            "UPDATE nodes SET last_heartbeat = \(now) WHERE name = \(node) RETURNING name", logger: self.logger
+        ).collect()).isEmpty
     }
 
     @discardableResult
@@ -111,7 +103,7 @@ extension PostgresEmoStore {
                 JOIN nodes n ON n.name = s.node_name JOIN users u ON u.name = s.user_name
                 WHERE n.last_heartbeat >= \(cutoff)
                   AND ((s.state = 'reserved' AND s.ticket_expires_at > \(now))
-                    OR (s.state = 'active' AND s.lease_renewed_at >= \(cutoff)))
+                    OR s.state = 'active')
                 GROUP BY u.tier
                 """,
                 logger: self.logger
@@ -126,56 +118,85 @@ extension PostgresEmoStore {
         user: String, channel: String, now: Date, ticketTTL: Duration, nodeTTL: Duration
     ) async throws -> ReservationOutcome {
         let now = now.emoTruncated
-        let cutoff = now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated
-        let expiresAt = now.addingTimeInterval(ticketTTL.emoTimeInterval).emoTruncated
+        let request = ReservationRequest(
+            user: user, channel: channel, id: Placement.newSessionID(), now: now,
+            cutoff: now.addingTimeInterval(-nodeTTL.emoTimeInterval).emoTruncated,
+            expiresAt: now.addingTimeInterval(ticketTTL.emoTimeInterval).emoTruncated)
+        return try await self.reservations.submit(request) { batch in try await self.reserveSessions(batch) }
+    }
+
+    /// The reservations of one batch (see ``OperationBatcher``), in one statement (migration 4,
+    /// `emo_reserve_sessions`) inside the store's transaction, which rolls back instead of committing when its callers
+    /// were answered meanwhile.
+    func reserveSessions(_ batch: [ReservationRequest]) async throws -> [ReservationOutcome] {
         let limits = (1...3).map { Tier(rawValue: $0)!.maxDevices }
-        let id = Placement.newSessionID()
-        // The steps of the type's documentation, in one statement (migration 3, `emo_reserve_session`) inside the
-        // store's transaction, which rolls back instead of committing when the caller was answered meanwhile.
+        let (users, channels, ids) = (batch.map(\.user), batch.map(\.channel), batch.map(\.id))
+        let (nows, cutoffs, expiries) = (batch.map(\.now), batch.map(\.cutoff), batch.map(\.expiresAt))
         return try await self.withTransaction { connection in
             let rows = try await self.answered(connection.query(
                 """
-                SELECT r_outcome, r_limit, r_node, r_ws_url, r_sse_url, r_capacity, r_viewers, r_heartbeat
-                FROM emo_reserve_session(\(user), \(channel), \(now), \(cutoff), \(expiresAt), \(id), \(limits))
+                SELECT r_index, r_outcome, r_limit, r_node, r_ws_url, r_sse_url, r_capacity, r_viewers, r_heartbeat
+                FROM emo_reserve_sessions(\(users), \(channels), \(ids), \(nows), \(cutoffs), \(expiries), \(limits))
                 """,
                 logger: self.logger))
-            for try await (outcome, limit, node, wsURL, sseURL, capacity, viewers, heartbeat) in rows.decode(
-                (String, Int?, String?, String?, String?, Int?, Int?, Date?).self)
+            var outcomes = [ReservationOutcome?](repeating: nil, count: batch.count)
+            for try await (index, outcome, limit, node, wsURL, sseURL, capacity, viewers, heartbeat) in rows.decode(
+                (Int, String, Int?, String?, String?, String?, Int?, Int?, Date?).self)
             {
+                guard outcomes.indices.contains(index - 1) else {
+                    throw EmoStoreError.corruptRow("emo_reserve_sessions answered for request \(index) of \(batch.count)")
+                }
                 switch outcome {
                 case "unknown_user":
-                    return .unknownUser
+                    outcomes[index - 1] = .unknownUser
                 case "tier_limit":
-                    return .tierLimit(limit: limit ?? 0)
+                    outcomes[index - 1] = .tierLimit(limit: limit ?? 0)
                 case "no_capacity":
-                    return .noCapacity
+                    outcomes[index - 1] = .noCapacity
                 case "reserved":
-                    guard let node, let wsURL, let sseURL, let capacity, let viewers, let heartbeat else { break }
-                    return .reserved(
-                        sessionID: id,
+                    guard let node, let wsURL, let sseURL, let capacity, let viewers, let heartbeat else { fallthrough }
+                    outcomes[index - 1] = .reserved(
+                        sessionID: batch[index - 1].id,
                         node: NodeStatus(
                             name: node, wsURL: wsURL, sseURL: sseURL, capacity: capacity, viewers: viewers,
                             lastHeartbeat: heartbeat.emoTruncated, isLive: true),
-                        ticketExpiresAt: expiresAt)
+                        ticketExpiresAt: batch[index - 1].expiresAt)
                 default:
-                    break
+                    throw EmoStoreError.corruptRow("emo_reserve_sessions answered \(outcome)")
                 }
-                throw EmoStoreError.corruptRow("emo_reserve_session answered \(outcome)")
             }
-            throw EmoStoreError.corruptRow("emo_reserve_session answered nothing")
+            return try outcomes.map { outcome in
+                guard let outcome else { throw EmoStoreError.corruptRow("emo_reserve_sessions left a request unanswered") }
+                return outcome
+            }
         }
     }
 
     public func activateSession(id: String, node: String, now: Date) async throws -> Bool {
-        let now = now.emoTruncated
-        return !(try await self.query(
+        let request = ActivationRequest(id: id, node: node, now: now.emoTruncated)
+        return try await self.activations.submit(request) { batch in try await self.activateSessions(batch) }
+    }
+
+    /// The activations of one batch (see ``OperationBatcher``) in one statement. A ticket presented twice in a batch
+    /// is activated once, for its first request.
+    func activateSessions(_ batch: [ActivationRequest]) async throws -> [Bool] {
+        var seen = Set<String>()
+        let first = batch.map { seen.insert($0.id).inserted }
+        let unique = zip(batch, first).filter(\.1).map(\.0)
+        let (ids, nodes, nows) = (unique.map(\.id), unique.map(\.node), unique.map(\.now))
+        var activated = Set<String>()
+        for try await id in try await self.query(
             """
-            UPDATE sessions SET state = 'active', lease_renewed_at = \(now)
-            WHERE id = \(id) AND node_name = \(node) AND state = 'reserved' AND ticket_expires_at > \(now)
-            RETURNING id
+            UPDATE sessions s SET state = 'active', lease_renewed_at = r.now
+            FROM unnest(\(ids)::text[], \(nodes)::text[], \(nows)::timestamptz[]) AS r (id, node, now)
+            WHERE s.id = r.id AND s.node_name = r.node AND s.state = 'reserved' AND s.ticket_expires_at > r.now
+            RETURNING s.id
             """,
             logger: self.logger
-        ).collect()).isEmpty
+        ).decode(String.self) {
+            activated.insert(id)
+        }
+        return zip(batch, first).map { request, isFirst in isFirst && activated.contains(request.id) }
     }
 
     public func releaseSession(id: String) async throws -> Bool {
@@ -191,7 +212,6 @@ extension PostgresEmoStore {
             WITH deleted AS (
                 DELETE FROM sessions
                 WHERE (state = 'reserved' AND ticket_expires_at <= \(now))
-                   OR (state = 'active' AND lease_renewed_at < \(cutoff))
                    OR node_name IN (SELECT name FROM nodes WHERE last_heartbeat < \(cutoff))
                 RETURNING 1
             )
@@ -220,7 +240,7 @@ extension PostgresEmoStore {
             SELECT s.channel, count(*) FROM sessions s JOIN nodes n ON n.name = s.node_name
             WHERE n.last_heartbeat >= \(cutoff)
               AND ((s.state = 'reserved' AND s.ticket_expires_at > \(now))
-                OR (s.state = 'active' AND s.lease_renewed_at >= \(cutoff)))
+                OR s.state = 'active')
             GROUP BY s.channel
             """,
             logger: self.logger

@@ -186,6 +186,108 @@ extension PostgresEmoStore {
             $fn$
             """,
         ],
+        // 4: reservations in batches, and an active session lives exactly as long as its node.
+        // - A node's heartbeat renewed the lease of every active session on it (an UPDATE of all of them every 2 s:
+        //   5,000 rows a second for 10,000 viewers, each a new row version and index entry), and a session can only be
+        //   active on a node whose heartbeat is at least as new as its activation, so the lease said no more than the
+        //   node's heartbeat. Heartbeats now touch the node row only; `lease_renewed_at` keeps the activation time.
+        // - `emo_reserve_sessions` reserves for a whole batch of requests (the `PlacementStore` steps for each, in
+        //   order) in one statement: it locks the batch's users and then every live node, each set in name order, so
+        //   two batches never wait for each other in a cycle, and with every candidate node locked the counts it reads
+        //   stay exact until COMMIT. One transaction per batch instead of per reservation: all reservations placing on
+        //   one node serialised on its row lock, held until the gateway's COMMIT arrived.
+        [
+            "DROP INDEX sessions_active_lease_idx",
+            """
+            CREATE OR REPLACE FUNCTION emo_expired_sessions(p_node TEXT, p_now TIMESTAMPTZ, p_cutoff TIMESTAMPTZ) RETURNS BIGINT
+            LANGUAGE sql STABLE AS $fn$
+                SELECT count(*) FROM sessions s
+                WHERE s.node_name = p_node AND s.state = 'reserved' AND s.ticket_expires_at <= p_now
+            $fn$
+            """,
+            "DROP FUNCTION emo_reserve_session(TEXT, TEXT, TIMESTAMPTZ, TIMESTAMPTZ, TIMESTAMPTZ, TEXT, BIGINT[])",
+            """
+            CREATE FUNCTION emo_reserve_sessions(
+                p_users TEXT[], p_channels TEXT[], p_ids TEXT[], p_nows TIMESTAMPTZ[], p_cutoffs TIMESTAMPTZ[],
+                p_expires TIMESTAMPTZ[], p_limits BIGINT[]
+            ) RETURNS TABLE (
+                r_index INTEGER, r_outcome TEXT, r_limit BIGINT, r_node TEXT, r_ws_url TEXT, r_sse_url TEXT,
+                r_capacity BIGINT, r_viewers BIGINT, r_heartbeat TIMESTAMPTZ
+            ) LANGUAGE plpgsql AS $fn$
+            DECLARE
+                v_nodes TEXT[];
+                v_tier INTEGER;
+                v_limit BIGINT;
+                v_held BIGINT;
+                v_node RECORD;
+                v_found BOOLEAN;
+                v_name TEXT;
+                v_ws TEXT;
+                v_sse TEXT;
+                v_heartbeat TIMESTAMPTZ;
+                v_best_viewers BIGINT;
+                v_best_capacity BIGINT;
+            BEGIN
+                -- 1. Lock the users, then the nodes live for any request (re-checked under the lock), each in name order.
+                PERFORM 1 FROM (
+                    SELECT u.name FROM users u WHERE u.name = ANY (p_users) ORDER BY u.name COLLATE "C" FOR UPDATE
+                ) locked;
+                SELECT coalesce(array_agg(locked.name), '{}') INTO v_nodes FROM (
+                    SELECT n.name FROM nodes n WHERE n.last_heartbeat >= (SELECT min(c) FROM unnest(p_cutoffs) c) AND n.capacity > 0
+                    ORDER BY n.name COLLATE "C" FOR UPDATE
+                ) locked;
+                FOR i IN 1 .. coalesce(array_length(p_users, 1), 0) LOOP
+                    SELECT u.tier INTO v_tier FROM users u WHERE u.name = p_users[i];
+                    IF NOT FOUND THEN
+                        RETURN QUERY SELECT i, 'unknown_user'::text, NULL::bigint, NULL::text, NULL::text, NULL::text,
+                            NULL::bigint, NULL::bigint, NULL::timestamptz;
+                        CONTINUE;
+                    END IF;
+                    v_limit := p_limits[v_tier];
+                    -- 2. The user's live sessions on all nodes, those this batch reserved included.
+                    SELECT count(*) INTO v_held FROM sessions s JOIN nodes n ON n.name = s.node_name
+                    WHERE s.user_name = p_users[i] AND n.last_heartbeat >= p_cutoffs[i]
+                      AND ((s.state = 'reserved' AND s.ticket_expires_at > p_nows[i]) OR s.state = 'active');
+                    IF v_held >= v_limit THEN
+                        RETURN QUERY SELECT i, 'tier_limit'::text, v_limit, NULL::text, NULL::text, NULL::text,
+                            NULL::bigint, NULL::bigint, NULL::timestamptz;
+                        CONTINUE;
+                    END IF;
+                    -- 3. The best locked node (Placement.choose: lowest viewers/capacity compared by cross-multiplication,
+                    --    ties by name) with room; its count includes the sessions this batch put there.
+                    v_found := false;
+                    FOR v_node IN
+                        SELECT n.name, n.ws_url, n.sse_url, n.capacity::bigint AS capacity, n.last_heartbeat,
+                               n.session_rows - emo_expired_sessions(n.name, p_nows[i], p_cutoffs[i]) AS viewers
+                        FROM nodes n WHERE n.name = ANY (v_nodes) AND n.last_heartbeat >= p_cutoffs[i]
+                        ORDER BY n.name COLLATE "C"
+                    LOOP
+                        CONTINUE WHEN v_node.viewers >= v_node.capacity;
+                        IF NOT v_found OR v_node.viewers * v_best_capacity < v_best_viewers * v_node.capacity THEN
+                            v_found := true;
+                            v_name := v_node.name;
+                            v_ws := v_node.ws_url;
+                            v_sse := v_node.sse_url;
+                            v_heartbeat := v_node.last_heartbeat;
+                            v_best_viewers := v_node.viewers;
+                            v_best_capacity := v_node.capacity;
+                        END IF;
+                    END LOOP;
+                    IF NOT v_found THEN
+                        RETURN QUERY SELECT i, 'no_capacity'::text, v_limit, NULL::text, NULL::text, NULL::text,
+                            NULL::bigint, NULL::bigint, NULL::timestamptz;
+                        CONTINUE;
+                    END IF;
+                    INSERT INTO sessions (id, user_name, node_name, state, created_at, ticket_expires_at,
+                                          lease_renewed_at, channel)
+                    VALUES (p_ids[i], p_users[i], v_name, 'reserved', p_nows[i], p_expires[i], p_nows[i], p_channels[i]);
+                    RETURN QUERY SELECT i, 'reserved'::text, v_limit, v_name, v_ws, v_sse, v_best_capacity,
+                        v_best_viewers + 1, v_heartbeat;
+                END LOOP;
+            END
+            $fn$
+            """,
+        ],
     ]
 
     /// An arbitrary constant naming the advisory lock that serialises concurrent migrations.

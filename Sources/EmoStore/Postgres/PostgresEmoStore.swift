@@ -7,16 +7,18 @@ import Synchronization
 
 /// The fleet store: PostgreSQL, shared by every gateway and node process.
 ///
-/// Atomicity of ``reserveSession(user:now:ticketTTL:nodeTTL:)`` (READ COMMITTED, row locks), all in the server-side
-/// function `emo_reserve_session` (migration 3), so that a reservation costs one statement, not one per step:
-/// 1. `SELECT ... FROM users WHERE name = $1 FOR UPDATE` serialises all reservations of one user; the
-///    tier count is a later statement, so it sees every session committed by the previous lock holder.
-/// 2. The best candidate node is read, then locked with `SELECT ... FOR UPDATE` inside a subtransaction (a PL/pgSQL
-///    block with an exception handler) and its live sessions are counted again. Every insert on a node happens while
-///    holding that node's row lock, so the re-count is exact and the node can never exceed its capacity.
-/// 3. If the node filled up meanwhile, the block's subtransaction rolls back, which releases its lock, and the next
-///    best node is tried, so a transaction holds at most one node lock at a time. Deadlock or serialization failures
-///    (SQLSTATE 40P01 / 40001), should they happen, roll back and retry the whole transaction.
+/// Atomicity of ``reserveSession(user:now:ticketTTL:nodeTTL:)`` (READ COMMITTED, row locks): concurrent calls are
+/// run in batches (``OperationBatcher``, one batch at a time per store), each batch in one transaction and one statement,
+/// the server-side function `emo_reserve_sessions` (migration 4):
+/// 1. `SELECT ... FROM users WHERE name = ANY ($1) ORDER BY name FOR UPDATE` serialises all reservations of each of the
+///    batch's users with those of other batches (other gateways); the tier counts are later statements, so they see
+///    every session committed by the previous lock holder, and those the batch reserved before.
+/// 2. Every live node is locked the same way, in name order after the users, so two batches never wait for each other
+///    in a cycle. With every candidate locked, each request's choice and count stay exact until COMMIT, and no node can
+///    exceed its capacity. Deadlock or serialization failures (SQLSTATE 40P01 / 40001), should they happen, roll back
+///    and retry the whole transaction.
+/// One transaction per batch instead of per call: reservations placing on one node serialise on its row lock, and a
+/// lock held until the gateway's COMMIT arrives made a storm of reconnects wait for one round trip each.
 ///
 /// The store wraps a `PostgresClient`, which only works while it runs: add the store (or ``client``) to
 /// a `ServiceGroup`, or call ``run()`` in a task that lives as long as the store is used.
@@ -32,6 +34,10 @@ public final class PostgresEmoStore: EmoStore, Service {
     public let operationTimeout: Duration
     /// When an operation of this store last got an answer from PostgreSQL (a result or a server error).
     let lastAnswer: Mutex<ContinuousClock.Instant>
+    /// Concurrent ``reserveSession(user:channel:now:ticketTTL:nodeTTL:)`` calls, run in batches.
+    let reservations = OperationBatcher<ReservationRequest, ReservationOutcome>()
+    /// Concurrent ``activateSession(id:node:now:)`` calls, run in batches.
+    let activations = OperationBatcher<ActivationRequest, Bool>()
     let logger: Logger
 
     public init(
@@ -57,6 +63,25 @@ public final class PostgresEmoStore: EmoStore, Service {
     /// Runs the client's connection pool until graceful shutdown or cancellation.
     public func run() async {
         await self.client.run()
+    }
+
+    /// One ``reserveSession(user:channel:now:ticketTTL:nodeTTL:)`` call waiting for its batch.
+    struct ReservationRequest: Sendable {
+        var user: String
+        var channel: String
+        /// The new session's id, chosen before the batch runs.
+        var id: String
+        var now: Date
+        /// Nodes (and so sessions) whose heartbeat is older are dead.
+        var cutoff: Date
+        var expiresAt: Date
+    }
+
+    /// One ``activateSession(id:node:now:)`` call waiting for its batch.
+    struct ActivationRequest: Sendable {
+        var id: String
+        var node: String
+        var now: Date
     }
 
     // MARK: Transactions

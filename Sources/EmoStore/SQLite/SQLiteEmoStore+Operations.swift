@@ -66,18 +66,9 @@ extension SQLiteEmoStore {
 
     @discardableResult
     public func heartbeat(node: String, now: Date) async throws -> Bool {
-        try await self.withWriteTransaction { connection in
-            let rows = try await connection.query(
-                "UPDATE nodes SET last_heartbeat = ?2 WHERE name = ?1 RETURNING name",
-                [.text(node), .millis(now)]
-            )
-            guard !rows.isEmpty else { return false }
-            _ = try await connection.query(
-                "UPDATE sessions SET lease_renewed_at = ?2 WHERE node_name = ?1 AND state = 'active'",
-                [.text(node), .millis(now)]
-            )
-            return true
-        }
+        !(try await self.query(
+            "UPDATE nodes SET last_heartbeat = ?2 WHERE name = ?1 RETURNING name", [.text(node), .millis(now)]
+        )).isEmpty
     }
 
     @discardableResult
@@ -104,7 +95,7 @@ extension SQLiteEmoStore {
                 JOIN nodes n ON n.name = s.node_name JOIN users u ON u.name = s.user_name
                 WHERE n.last_heartbeat >= ?2
                   AND ((s.state = 'reserved' AND s.ticket_expires_at > ?1)
-                    OR (s.state = 'active' AND s.lease_renewed_at >= ?2))
+                    OR s.state = 'active')
                 GROUP BY u.tier
                 """,
                 [.millis(now), .millis(cutoff)]
@@ -131,7 +122,7 @@ extension SQLiteEmoStore {
                 SELECT count(*) AS n FROM sessions s JOIN nodes n ON n.name = s.node_name
                 WHERE s.user_name = ?1 AND n.last_heartbeat >= ?3
                   AND ((s.state = 'reserved' AND s.ticket_expires_at > ?2)
-                    OR (s.state = 'active' AND s.lease_renewed_at >= ?3))
+                    OR s.state = 'active')
                 """,
                 [.text(user), .millis(now), .millis(cutoff)]
             )
@@ -175,7 +166,6 @@ extension SQLiteEmoStore {
             """
             DELETE FROM sessions
             WHERE (state = 'reserved' AND ticket_expires_at <= ?1)
-               OR (state = 'active' AND lease_renewed_at < ?2)
                OR node_name IN (SELECT name FROM nodes WHERE last_heartbeat < ?2)
             RETURNING id
             """,
@@ -198,7 +188,7 @@ extension SQLiteEmoStore {
             SELECT s.channel AS channel, count(*) AS n FROM sessions s JOIN nodes n ON n.name = s.node_name
             WHERE n.last_heartbeat >= ?2
               AND ((s.state = 'reserved' AND s.ticket_expires_at > ?1)
-                OR (s.state = 'active' AND s.lease_renewed_at >= ?2))
+                OR s.state = 'active')
             GROUP BY s.channel
             """,
             [.millis(now), .millis(cutoff)]
@@ -264,7 +254,7 @@ extension SQLiteEmoStore {
                    (SELECT count(*) FROM sessions s
                     WHERE s.node_name = n.name
                       AND ((s.state = 'reserved' AND s.ticket_expires_at > ?1)
-                        OR (s.state = 'active' AND s.lease_renewed_at >= ?2))) AS viewers
+                        OR s.state = 'active')) AS viewers
             FROM nodes n ORDER BY n.name
             """,
             [.millis(now), .millis(cutoff)]
