@@ -75,7 +75,7 @@ up() {
     for i in 1 2; do
         start "processor-$i" "EmoStream processor ready" processor --name "processor-$i" --metrics-port $((PORT + 20 + i))
     done
-    start publisher "EmoStream publisher ready" publisher --instance-id publisher-main --metrics-port $((PORT + 20))
+    start publisher "EmoStream publisher ready" publisher --kafka-session-timeout 2s --metrics-port $((PORT + 20))
     for i in 1 2; do start "ingest-$i" "EmoStream ingest ready" ingest --port $((PORT + 10 + i)); done
 
     cat <<EOT

@@ -22,6 +22,9 @@ public struct KafkaSettings: Sendable {
     public static let defaultDeliveryTimeout: Duration = .seconds(30)
     /// How long a producer waits for the broker's acknowledgement before failing the append (ingest's 503).
     public var deliveryTimeout: Duration = KafkaSettings.defaultDeliveryTimeout
+    public static let defaultSessionTimeout: Duration = .seconds(6)
+    /// How long the broker waits for a silent consumer-group member before giving its partitions to another.
+    public var sessionTimeout: Duration = KafkaSettings.defaultSessionTimeout
 
     public init(brokers: [KafkaBrokerAddress]) {
         self.brokers = brokers
@@ -47,6 +50,7 @@ public struct KafkaSettings: Sendable {
         configuration.reactionLinger = reactionLinger
         configuration.lateness = effectiveLateness
         configuration.deliveryTimeout = deliveryTimeout
+        configuration.sessionTimeout = sessionTimeout
         return KafkaEventLog(configuration: configuration, logger: logger)
     }
 

@@ -15,6 +15,9 @@ struct KafkaOptions: ParsableArguments {
     @Option(help: Setting.kafkaDeliveryTimeout.help("How long ingest waits for the broker to acknowledge a request's reactions before answering 503 log_unavailable"))
     var kafkaDeliveryTimeout: DurationArgument = Setting.kafkaDeliveryTimeout.value(DurationArgument(KafkaSettings.defaultDeliveryTimeout))
 
+    @Option(help: Setting.kafkaSessionTimeout.help("How long the broker waits for a silent consumer (a processor, the publisher) before giving its partitions to another; 1s-5m (Apache Kafka accepts 6s-30m by default)"))
+    var kafkaSessionTimeout: DurationArgument = Setting.kafkaSessionTimeout.value(DurationArgument(KafkaSettings.defaultSessionTimeout))
+
     @Option(help: Setting.kafkaPrefix.help("Prefix of every Kafka topic and consumer group name, for several systems on one cluster"))
     var kafkaPrefix: String? = Setting.kafkaPrefix.string
 
@@ -32,6 +35,9 @@ struct KafkaOptions: ParsableArguments {
         guard kafkaDeliveryTimeout.milliseconds > kafkaLinger.milliseconds else {
             throw ValidationError("--kafka-delivery-timeout must exceed --kafka-linger")
         }
+        guard (1_000...300_000).contains(kafkaSessionTimeout.milliseconds) else {
+            throw ValidationError("--kafka-session-timeout must be within 1s...5m")
+        }
         if let kafkaLateness, kafkaLateness.milliseconds <= kafkaLinger.milliseconds {
             throw ValidationError("--kafka-lateness must exceed --kafka-linger")
         }
@@ -45,6 +51,7 @@ struct KafkaOptions: ParsableArguments {
         settings.reactionLinger = kafkaLinger.duration
         settings.lateness = kafkaLateness?.duration
         settings.deliveryTimeout = kafkaDeliveryTimeout.duration
+        settings.sessionTimeout = kafkaSessionTimeout.duration
         settings.namePrefix = kafkaPrefix ?? ""
         return settings
     }

@@ -118,8 +118,10 @@ struct PublisherCommand: AsyncParsableCommand {
             Run exactly one; after a restart it resumes the seq numbering from the bursts topic. Needs --kafka. \
             With --instance-id it is a static member of its consumer group (Kafka's group.instance.id): restarted \
             under the same id, it takes its place back at once instead of waiting for the dead process's session \
-            (6 s) to expire; it does not leave the group when it stops, and a second publisher under the same id \
-            fences the first (which then exits) on brokers that implement fencing.
+            (--kafka-session-timeout, 6 s) to expire; it does not leave the group when it stops, and a second \
+            publisher under the same id fences the first (which then exits) on brokers that implement fencing. \
+            On a broker that delays static members (Tansu: 3 s per JoinGroup and SyncGroup) and accepts short \
+            sessions, a dynamic member with --kafka-session-timeout 2s is back sooner.
             """)
 
     @Option(help: Setting.publisherInstanceID.help("Static group membership id (group.instance.id), e.g. publisher-main; without it, a dynamic member"))

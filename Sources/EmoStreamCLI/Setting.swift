@@ -53,6 +53,7 @@ enum Setting: String, CaseIterable, Sendable {
     case kafkaLateness = "EMOSTREAM_KAFKA_LATENESS"
     case kafkaPrefix = "EMOSTREAM_KAFKA_PREFIX"
     case kafkaDeliveryTimeout = "EMOSTREAM_KAFKA_DELIVERY_TIMEOUT"
+    case kafkaSessionTimeout = "EMOSTREAM_KAFKA_SESSION_TIMEOUT"
     case url = "EMOSTREAM_URL"
 
     var key: String { rawValue }
