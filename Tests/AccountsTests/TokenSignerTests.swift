@@ -35,6 +35,27 @@ import Testing
         }
     }
 
+    /// Tokens of every payload length (mod 3) and with bytes that base64 writes as `+` and `/` are the base64url of
+    /// their claims and signature (as Foundation's encoding with the characters replaced), and verify; re-padded
+    /// with `=` they verify too, as they always did.
+    @Test func tokensAreBase64URLOfEveryLength() throws {
+        for length in 1...24 {
+            let claims = TokenClaims(
+                kind: .ticket, subject: String(repeating: "?", count: length) + "~\u{FF}>", tier: 1, expiresAt: future,
+                sessionID: "s\(length)", node: "n", channel: "main")
+            let token = signer.sign(claims)
+            let parts = token.split(separator: ".").map(String.init)
+            #expect(parts.count == 2)
+            #expect(!token.contains("+") && !token.contains("/") && !token.contains("="))
+            let payload = try #require(Data(base64URL: parts[0]))
+            #expect(payload.base64URL == parts[0])
+            #expect(try JSONDecoder().decode(TokenClaims.self, from: payload) == claims)
+            #expect(try signer.verify(token, kind: .ticket) == claims)
+            let padded = parts[1] + String(repeating: "=", count: (4 - parts[1].count % 4) % 4)
+            #expect(try signer.verify(parts[0] + "." + padded, kind: .ticket) == claims)
+        }
+    }
+
     @Test func passwordsAreStoredAsBcryptHashes() async throws {
         let hasher = PasswordHasher(cost: 4)
         let hash = try await hasher.hash("correct horse battery")

@@ -68,8 +68,10 @@ struct KafkaFleetTests {
         }
     }
 
-    @Test func reactionsOfTwoChannelsThroughBothIngestServersReachEveryNodeExactlyOnceAcrossAKilledProcessor() async throws {
-        let fleet = try await KafkaFleet.start()
+    /// With the default consumer session (6 s) and with a 2 s one (`--kafka-session-timeout 2s`).
+    @Test(arguments: [nil, "2s"] as [String?])
+    func reactionsOfTwoChannelsThroughBothIngestServersReachEveryNodeExactlyOnceAcrossAKilledProcessor(_ sessionTimeout: String?) async throws {
+        let fleet = try await KafkaFleet.start(extra: sessionTimeout.map { ["EMOSTREAM_KAFKA_SESSION_TIMEOUT": $0] } ?? [:])
         defer { fleet.stop() }
 
         // Both processors own part of the emoji partitions before the load starts.
@@ -102,6 +104,8 @@ struct KafkaFleetTests {
         var accepted: [String: Int] = [:]
         var acceptedCricket: [String: Int] = [:]
         var survivorLinesAtKill = 0
+        var killedAt: ContinuousClock.Instant?
+        var takeover: Task<Duration?, Never>?
         // Both channels interleaved in every batch.
         let mix = [("main", "😀", 37), ("cricket", "👏", 9), ("main", "😢", 11), ("cricket", "🔥", 5), ("main", "🔥", 5)]
         for round in 0..<24 {
@@ -116,6 +120,12 @@ struct KafkaFleetTests {
             if round == 12 {
                 survivorLinesAtKill = fleet.processors[1].linesSoFar
                 fleet.processors[0].kill()
+                let (killed, survivor, lines) = (ContinuousClock.now, fleet.processors[1], survivorLinesAtKill)
+                killedAt = killed
+                takeover = Task {
+                    _ = try? await survivor.waitForLine(seconds: 90, skipping: lines) { $0.contains("partitions assigned: [0, 1, 2, 3, 4, 5, 6, 7]") }
+                    return ContinuousClock.now - killed
+                }
             }
             try await Task.sleep(for: .milliseconds(250))  // paces the load over ~6 s of windows; not a wait
         }
@@ -142,9 +152,16 @@ struct KafkaFleetTests {
         #expect(sequences.allSatisfy { $0 == sequences[0] })
         let total = accepted.values.reduce(0, +) + acceptedCricket.values.reduce(0, +)
         try expectAuditAgrees(fleet.environment, accepted: accepted.merging(acceptedCricket, uniquingKeysWith: +))
+        // What a viewer saw: the longest pause between two bursts from the kill on.
+        let arrivals = totals[0].arrivals()
+        let afterKill = arrivals.filter { $0 > killedAt! }
+        let pause = zip([arrivals.last { $0 <= killedAt! } ?? killedAt!] + afterKill, afterKill).map { $1 - $0 }.max()
+        let tookOver = await takeover?.value
         reliabilityRow(
-            "processor", "kill -9 of one of two processors mid-stream (2 ingest servers, 2 channels, 3 nodes)",
-            "accepted \(total), counted \(total) (exact); the survivor took all 8 partitions; seq 1…\(sequences[0].count) gap-free and identical on every node")
+            "processor",
+            "kill -9 of one of two processors mid-stream (2 ingest servers, 2 channels, 3 nodes; consumer session \(sessionTimeout ?? "6s, the default"))",
+            "accepted \(total), counted \(total) (exact); the survivor took all 8 partitions \(tookOver.map(seconds) ?? "?") after the kill; "
+                + "longest pause between bursts on node-1 \(pause.map(seconds) ?? "?"); seq 1…\(sequences[0].count) gap-free and identical on every node")
     }
 }
 
