@@ -19,10 +19,10 @@ public struct KafkaSettings: Sendable {
     public var lateness: Duration?
     /// Put before every topic and consumer-group name (several systems, or tests, on one cluster).
     public var namePrefix: String = ""
-    public static let defaultDeliveryTimeout: Duration = .seconds(30)
+    public static let defaultDeliveryTimeout = KafkaEventLog.Configuration.defaultDeliveryTimeout
     /// How long a producer waits for the broker's acknowledgement before failing the append (ingest's 503).
     public var deliveryTimeout: Duration = KafkaSettings.defaultDeliveryTimeout
-    public static let defaultSessionTimeout: Duration = .seconds(6)
+    public static let defaultSessionTimeout = KafkaEventLog.Configuration.defaultSessionTimeout
     /// How long the broker waits for a silent consumer-group member before giving its partitions to another.
     public var sessionTimeout: Duration = KafkaSettings.defaultSessionTimeout
 

@@ -38,6 +38,8 @@ public final class KafkaEventLog: EventLog, Service {
         /// The lateness that goes with `linger`: records may be stamped up to a linger before they are sent.
         public static func lateness(forLinger linger: Duration) -> Duration { linger + latenessMargin }
         public static let defaultLateness: Duration = lateness(forLinger: defaultReactionLinger)
+        public static let defaultSessionTimeout: Duration = .seconds(6)
+        public static let defaultDeliveryTimeout: Duration = .seconds(30)
 
         public init(brokers: [KafkaBrokerAddress], clientID: String = "emostream", namePrefix: String = "") {
             self.brokers = brokers
@@ -46,8 +48,8 @@ public final class KafkaEventLog: EventLog, Service {
             self.reactionLinger = Self.defaultReactionLinger
             self.controlLinger = .milliseconds(1)
             self.lateness = Self.defaultLateness
-            self.sessionTimeout = .seconds(6)
-            self.deliveryTimeout = .seconds(30)
+            self.sessionTimeout = Self.defaultSessionTimeout
+            self.deliveryTimeout = Self.defaultDeliveryTimeout
         }
     }
 
